@@ -1,0 +1,43 @@
+"""The application factory: configuration, storage, blueprints, CLI. Nothing else."""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import datetime, timezone
+from pathlib import Path
+
+from flask import Flask
+
+import web
+from questionnaires import INSTRUMENTS
+from questionnaires.protocol import DEFAULT_PROTOCOL_PATH, load_protocol
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(
+        # A random key per start is safe but logs staff out at every restart: set
+        # FLASK_SECRET_KEY in production.
+        SECRET_KEY=secrets.token_hex(32),
+        DATABASE=str(Path(app.instance_path) / "spine-pro.sqlite3"),
+        PROTOCOL=str(DEFAULT_PROTOCOL_PATH),
+        BASE_URL="http://127.0.0.1:5000",
+        LANGUAGES=["en"],
+        BABEL_DEFAULT_LOCALE="en",
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).with_name("translations")),
+        # Staff uploads (paper-data import) are the largest bodies; patient forms have their own,
+        # much smaller, limit.
+        MAX_CONTENT_LENGTH=8 * 1024 * 1024,
+        CLOCK=_utc_now,
+    )
+    app.config.from_prefixed_env()
+    if test_config:
+        app.config.from_mapping(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.extensions["protocol"] = load_protocol(app.config["PROTOCOL"], INSTRUMENTS)
+    web.init_app(app)
+    return app

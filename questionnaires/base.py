@@ -1,0 +1,62 @@
+"""What every instrument offers: an id, a version, validation of typed answers and scoring."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+
+def N_(text: str) -> str:
+    """Mark patient-facing text for translation without translating it here.
+
+    The pure core cannot import Flask-Babel; templates pass these strings through
+    ``gettext`` at render time, and ``pybabel extract -k N_`` collects them.
+    """
+    return text
+
+
+class AnswerError(ValueError):
+    """Answers that cannot be stored. ``errors`` maps a field name to a plain message."""
+
+    def __init__(self, errors: Mapping[str, str]):
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{field}: {message}" for field, message in self.errors.items()))
+
+
+class Instrument(Protocol):
+    id: str
+    version: str
+    title: str
+
+    def validate(self, answers: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the canonical answers, or raise AnswerError naming each bad field."""
+
+    def score(self, answers: Mapping[str, Any]) -> dict[str, Any]:
+        """Derived values from validated answers; None where a score is missing."""
+
+
+def require_int(answers: Mapping[str, Any], field: str, low: int, high: int,
+                errors: dict[str, str], message: str, required: bool = True) -> int | None:
+    """Read an integer in [low, high]; bools and floats with a fraction are refused."""
+    value = answers.get(field)
+    if value is None or value == "":
+        if required:
+            errors[field] = message
+        return None
+    if isinstance(value, bool):
+        errors[field] = message
+        return None
+    if isinstance(value, float):
+        if not value.is_integer():
+            errors[field] = message
+            return None
+        value = int(value)
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            errors[field] = message
+            return None
+    if not isinstance(value, int) or not low <= value <= high:
+        errors[field] = message
+        return None
+    return value

@@ -1,0 +1,167 @@
+"""The trial protocol: arms, timepoints, windows and the instruments due at each.
+
+A protocol is a TOML data file (``default_protocol.toml`` beside this module is the reference
+trial). ``load_protocol`` validates it completely and raises ProtocolError listing every
+problem with its place in the file, so a bad file stops the app at start-up, not mid-trial.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from questionnaires.base import Instrument
+
+DEFAULT_PROTOCOL_PATH = Path(__file__).with_name("default_protocol.toml")
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+ARM_PATTERN = re.compile(r"^[A-Z]$")
+# Six months and a window of thirty days is the longest in the reference protocol; a year is
+# generous for other trials, and anything longer is far more likely a typo.
+MAX_OFFSET_DAYS = 366
+MAX_OFFSET_MONTHS = 24
+MAX_WINDOW_DAYS = 120
+
+
+class ProtocolError(ValueError):
+    def __init__(self, source: str, problems: list[str]):
+        self.problems = problems
+        super().__init__(f"invalid protocol {source}:\n  " + "\n  ".join(problems))
+
+
+@dataclass(frozen=True)
+class Arm:
+    code: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Timepoint:
+    id: str
+    label: str
+    offset_days: int
+    offset_months: int
+    window_before_days: int
+    window_after_days: int
+    instruments: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Protocol:
+    id: str
+    title: str
+    version: int
+    arms: tuple[Arm, ...]
+    timepoints: tuple[Timepoint, ...]
+
+    def timepoint(self, timepoint_id: str) -> Timepoint | None:
+        return next((tp for tp in self.timepoints if tp.id == timepoint_id), None)
+
+    def arm(self, code: str) -> Arm | None:
+        return next((arm for arm in self.arms if arm.code == code), None)
+
+    @property
+    def arm_codes(self) -> tuple[str, ...]:
+        return tuple(arm.code for arm in self.arms)
+
+    @property
+    def timepoint_ids(self) -> tuple[str, ...]:
+        return tuple(tp.id for tp in self.timepoints)
+
+
+def load_protocol(path: str | Path, instruments: Mapping[str, Instrument]) -> Protocol:
+    """Read and validate a protocol file. ``instruments`` are the ids it may name."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProtocolError(str(path), ["file not found"]) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ProtocolError(str(path), [f"not valid TOML: {exc}"]) from None
+    return parse_protocol(data, instruments, source=str(path))
+
+
+def parse_protocol(data: Mapping[str, Any], instruments: Mapping[str, Instrument],
+                   source: str = "<data>") -> Protocol:
+    problems: list[str] = []
+
+    def text(where: str, table: Mapping[str, Any], key: str) -> str:
+        value = table.get(key)
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f"{where}.{key}: required text")
+            return ""
+        return value
+
+    def integer(where: str, table: Mapping[str, Any], key: str, high: int, default: int | None = None) -> int:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+            problems.append(f"{where}.{key}: must be a whole number from 0 to {high}, got {value!r}")
+            return 0
+        return value
+
+    protocol_id = text("protocol", data, "id")
+    title = text("protocol", data, "title")
+    version = integer("protocol", data, "version", 10_000)
+
+    arms: list[Arm] = []
+    raw_arms = data.get("arms")
+    if not isinstance(raw_arms, list) or len(raw_arms) < 2:
+        problems.append("arms: at least two [[arms]] tables are required")
+        raw_arms = []
+    for index, raw in enumerate(raw_arms):
+        where = f"arms[{index}]"
+        if not isinstance(raw, dict):
+            problems.append(f"{where}: must be a table")
+            continue
+        code = text(where, raw, "code")
+        if code and not ARM_PATTERN.match(code):
+            problems.append(f"{where}.code: must be one capital letter, got {code!r}")
+        arms.append(Arm(code, text(where, raw, "label")))
+    _duplicates("arms", [arm.code for arm in arms], problems)
+
+    timepoints: list[Timepoint] = []
+    raw_timepoints = data.get("timepoints")
+    if not isinstance(raw_timepoints, list) or not raw_timepoints:
+        problems.append("timepoints: at least one [[timepoints]] table is required")
+        raw_timepoints = []
+    for index, raw in enumerate(raw_timepoints):
+        where = f"timepoints[{index}]"
+        if not isinstance(raw, dict):
+            problems.append(f"{where}: must be a table")
+            continue
+        tp_id = text(where, raw, "id")
+        if tp_id and not ID_PATTERN.match(tp_id):
+            problems.append(f"{where}.id: lower-case letters, digits and _ only, got {tp_id!r}")
+        names = raw.get("instruments")
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            problems.append(f"{where}.instruments: a non-empty list of instrument ids is required")
+            names = []
+        for name in names:
+            if name not in instruments:
+                problems.append(f"{where}.instruments: unknown instrument {name!r} "
+                                f"(known: {', '.join(sorted(instruments))})")
+        _duplicates(f"{where}.instruments", names, problems)
+        timepoints.append(Timepoint(
+            id=tp_id,
+            label=text(where, raw, "label"),
+            offset_days=integer(where, raw, "offset_days", MAX_OFFSET_DAYS, default=0),
+            offset_months=integer(where, raw, "offset_months", MAX_OFFSET_MONTHS, default=0),
+            window_before_days=integer(where, raw, "window_before_days", MAX_WINDOW_DAYS),
+            window_after_days=integer(where, raw, "window_after_days", MAX_WINDOW_DAYS),
+            instruments=tuple(names),
+        ))
+    _duplicates("timepoints", [tp.id for tp in timepoints], problems)
+
+    if problems:
+        raise ProtocolError(source, problems)
+    return Protocol(protocol_id, title, version, tuple(arms), tuple(timepoints))
+
+
+def _duplicates(where: str, values: list[str], problems: list[str]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            problems.append(f"{where}: {value!r} appears more than once")
+        seen.add(value)

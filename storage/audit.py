@@ -1,0 +1,35 @@
+"""The append-only audit log: who did what, when, with before/after."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from storage.db import utc_iso
+
+
+def record(db: sqlite_utils.Database, *, at: datetime, actor: str, action: str, entity: str,
+           entity_id: Any = None, before: Any = None, after: Any = None, reason: str | None = None) -> None:
+    db["audit_log"].insert({
+        "at": utc_iso(at),
+        "actor": actor,
+        "action": action,
+        "entity": entity,
+        "entity_id": None if entity_id is None else str(entity_id),
+        "before": None if before is None else json.dumps(before, sort_keys=True),
+        "after": None if after is None else json.dumps(after, sort_keys=True),
+        "reason": reason,
+    })
+
+
+def entries(db: sqlite_utils.Database, entity: str | None = None, entity_id: Any = None) -> list[dict]:
+    where, params = [], []
+    if entity is not None:
+        where.append("entity = ?")
+        params.append(entity)
+    if entity_id is not None:
+        where.append("entity_id = ?")
+        params.append(str(entity_id))
+    return list(db["audit_log"].rows_where(" AND ".join(where) or None, params, order_by="id"))

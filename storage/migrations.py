@@ -1,0 +1,92 @@
+"""Schema changes as named, ordered migrations; applying them again is a no-op."""
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("spine_pro")
+
+
+def _append_only(db: sqlite_utils.Database, table: str) -> None:
+    for event in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER IF NOT EXISTS {table}_no_{event.lower()} BEFORE {event} ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+        )
+
+
+def _statements(db: sqlite_utils.Database, script: str) -> None:
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+@MIGRATIONS()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    # One statement at a time: sqlite3's executescript() would COMMIT the migration's
+    # transaction before running, leaving a half-applied schema on failure.
+    _statements(db, """
+        CREATE TABLE participants (
+            id INTEGER PRIMARY KEY,
+            study_id TEXT NOT NULL UNIQUE,
+            arm TEXT NOT NULL,
+            phone TEXT,
+            timezone TEXT NOT NULL,
+            language TEXT NOT NULL,
+            procedure_date TEXT,
+            status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'withdrawn')),
+            sms_opt_out INTEGER NOT NULL DEFAULT 0 CHECK (sms_opt_out IN (0, 1)),
+            enrolled_at TEXT NOT NULL,
+            enrolled_by TEXT NOT NULL
+        );
+        CREATE TABLE timepoints (
+            id INTEGER PRIMARY KEY,
+            participant_id INTEGER NOT NULL REFERENCES participants(id),
+            timepoint TEXT NOT NULL,
+            due_date TEXT NOT NULL,
+            opens_at TEXT NOT NULL,
+            closes_at TEXT NOT NULL,
+            completed_at TEXT,
+            UNIQUE (participant_id, timepoint)
+        );
+        CREATE INDEX timepoints_window ON timepoints (opens_at, closes_at);
+        CREATE TABLE responses (
+            id INTEGER PRIMARY KEY,
+            participant_id INTEGER NOT NULL REFERENCES participants(id),
+            timepoint TEXT NOT NULL,
+            instrument TEXT NOT NULL,
+            instrument_version TEXT NOT NULL,
+            version INTEGER NOT NULL CHECK (version >= 1),
+            answers TEXT NOT NULL CHECK (json_valid(answers)),
+            scores TEXT NOT NULL CHECK (json_valid(scores)),
+            input_mode TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('web', 'sms', 'paper')),
+            submitted_at TEXT NOT NULL,
+            recorded_by TEXT NOT NULL,
+            UNIQUE (participant_id, timepoint, instrument, version)
+        );
+        CREATE TABLE link_tokens (
+            id INTEGER PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            participant_id INTEGER NOT NULL REFERENCES participants(id),
+            timepoint TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            FOREIGN KEY (participant_id, timepoint) REFERENCES timepoints(participant_id, timepoint)
+        );
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            entity TEXT NOT NULL,
+            entity_id TEXT,
+            before TEXT CHECK (before IS NULL OR json_valid(before)),
+            after TEXT CHECK (after IS NULL OR json_valid(after)),
+            reason TEXT
+        );
+        CREATE INDEX audit_log_entity ON audit_log (entity, entity_id);
+        """)
+    _append_only(db, "responses")
+    _append_only(db, "audit_log")

@@ -1,0 +1,51 @@
+"""Named queries on participants and their scheduled timepoints."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from storage.db import utc_iso
+
+
+def by_study_id(db: sqlite_utils.Database, study_id: str) -> dict | None:
+    return next(db["participants"].rows_where("study_id = ?", [study_id]), None)
+
+
+def by_id(db: sqlite_utils.Database, participant_id: int) -> dict | None:
+    return next(db["participants"].rows_where("id = ?", [participant_id]), None)
+
+
+def insert(db: sqlite_utils.Database, row: dict[str, Any]) -> int:
+    return db["participants"].insert(row).last_pk
+
+
+def insert_timepoints(db: sqlite_utils.Database, participant_id: int, windows: list) -> None:
+    db["timepoints"].insert_all(
+        {
+            "participant_id": participant_id,
+            "timepoint": window.timepoint,
+            "due_date": window.due_date.isoformat(),
+            "opens_at": utc_iso(window.opens_at),
+            "closes_at": utc_iso(window.closes_at),
+        }
+        for window in windows
+    )
+
+
+def timepoint(db: sqlite_utils.Database, participant_id: int, timepoint_id: str) -> dict | None:
+    return next(db["timepoints"].rows_where(
+        "participant_id = ? AND timepoint = ?", [participant_id, timepoint_id]), None)
+
+
+def timepoints(db: sqlite_utils.Database, participant_id: int) -> list[dict]:
+    return list(db["timepoints"].rows_where("participant_id = ?", [participant_id], order_by="opens_at"))
+
+
+def mark_completed(db: sqlite_utils.Database, participant_id: int, timepoint_id: str, at: datetime) -> None:
+    db.execute(
+        "UPDATE timepoints SET completed_at = ? WHERE participant_id = ? AND timepoint = ? "
+        "AND completed_at IS NULL",
+        [utc_iso(at), participant_id, timepoint_id],
+    )

@@ -1,0 +1,22 @@
+"""Blueprints per audience, error pages, security headers, i18n and the CLI."""
+from __future__ import annotations
+
+from flask import Flask
+
+from web import cli, database, errors, i18n, security
+from web.patient import bp as patient_bp
+
+
+def init_app(app: Flask) -> None:
+    database.init_app(app)
+    security.init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(patient_bp)
+    cli.init_app(app)
+
+    @app.get("/")
+    def index():
+        # Nothing here for the public; patients arrive on their own link.
+        return errors.message_page(404, "Follow-up questionnaires",
+                                   "Please open the link your care team sent you.")

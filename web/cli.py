@@ -1,0 +1,125 @@
+"""Command-line interface: thin wrappers over the services, errors turned into messages.
+
+The database is FLASK_DATABASE (default: instance/spine-pro.sqlite3).
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import click
+from flask import Flask, current_app
+
+from services import enrollment, links
+from storage import init_db
+from web.context import now, protocol
+from web.database import get_db
+
+CLI_ACTOR = "cli"
+
+
+def patient_url(token: str) -> str:
+    return current_app.config["BASE_URL"].rstrip("/") + f"/f/{token}"
+
+
+@click.command("init-db")
+def init_db_command() -> None:
+    """Create the database and apply pending migrations (safe to run again).
+
+    Example: flask --app app init-db
+    """
+    applied = init_db(current_app.config["DATABASE"])
+    click.echo(f"Database ready at {current_app.config['DATABASE']} "
+               f"({len(applied)} migration(s) applied).")
+
+
+@click.command("enroll")
+@click.argument("study_id")
+@click.option("--arm", required=True, help="Allocated arm, e.g. A (fluoroscopy) or B (CT).")
+@click.option("--phone", default=None, help="Mobile number in E.164, e.g. +201001234567.")
+@click.option("--procedure-date", default=None, help="Procedure date, YYYY-MM-DD.")
+@click.option("--timezone", default=enrollment.DEFAULT_TIMEZONE, show_default=True,
+              help="Participant's IANA time zone, e.g. Africa/Cairo.")
+@click.option("--language", default=enrollment.DEFAULT_LANGUAGE, show_default=True,
+              help="Language of the participant's pages and SMS.")
+def enroll_command(study_id, arm, phone, procedure_date, timezone, language) -> None:
+    """Enroll a participant with an arm allocated outside the app, and schedule follow-up.
+
+    Example: flask --app app enroll P-001 --arm A --phone +201001234567 --procedure-date 2026-12-01 --timezone Africa/Cairo
+    """
+    try:
+        clean = enrollment.validate_enrollment(
+            protocol(), current_app.config["LANGUAGES"], study_id=study_id, arm=arm, phone=phone,
+            timezone=timezone, language=language, procedure_date=procedure_date)
+        enrollment.enroll(get_db(), protocol(), clean, actor=CLI_ACTOR, now=now())
+    except enrollment.EnrollmentError as exc:
+        raise click.ClickException("; ".join(f"--{f.replace('_', '-')}: {m}" if f != "study_id"
+                                             else f"STUDY_ID: {m}" for f, m in exc.errors.items()))
+    click.echo(f"Enrolled {clean.study_id} in arm {clean.arm}.")
+
+
+@click.command("link")
+@click.argument("study_id")
+@click.argument("timepoint")
+def link_command(study_id: str, timepoint: str) -> None:
+    """Print a new patient link for one participant's timepoint.
+
+    Example: flask --app app link P-001 month1
+    """
+    if protocol().timepoint(timepoint) is None:
+        raise click.ClickException(
+            f"unknown timepoint {timepoint!r} (known: {', '.join(protocol().timepoint_ids)})")
+    try:
+        token, window = links.issue_link(get_db(), study_id, timepoint, actor=CLI_ACTOR, now=now())
+    except links.LinkError as exc:
+        raise click.ClickException(str(exc))
+    if now().isoformat() < window["opens_at"]:
+        click.echo(f"Note: this link opens at {window['opens_at']} (UTC).", err=True)
+    click.echo(patient_url(token))
+
+
+# Phone numbers from the ranges regulators reserve for drama and testing (UK Ofcom 07700
+# 900xxx is refused by libphonenumber as unassigned, so a US 555-01xx number is used).
+DEMO_PARTICIPANTS = (
+    # (study id, arm, phone, procedure date relative to today in days, timepoints to print links for)
+    ("DEMO-001", "A", "+12025550101", 0, ("baseline",)),
+    ("DEMO-002", "B", "+12025550102", -1, ("day1",)),
+    ("DEMO-003", "A", "+12025550103", -30, ("month1",)),
+)
+
+
+@click.command("demo")
+def demo_command() -> None:
+    """Create the database, enroll a few demo participants and print their links.
+
+    Running it again enrolls nobody twice and prints fresh links.
+    Example: flask --app app demo
+    """
+    init_db(current_app.config["DATABASE"])
+    today = now().date()
+    click.echo("Demo trial: open a link on a phone (or a narrow browser window).")
+    for study_id, arm, phone, days, timepoints in DEMO_PARTICIPANTS:
+        procedure = today + timedelta(days=days)
+        try:
+            clean = enrollment.validate_enrollment(
+                protocol(), current_app.config["LANGUAGES"], study_id=study_id, arm=arm,
+                phone=phone, timezone="UTC", language="en", procedure_date=procedure)
+            enrollment.enroll(get_db(), protocol(), clean, actor=CLI_ACTOR, now=now())
+        except enrollment.EnrollmentError as exc:
+            if "already enrolled" not in exc.errors.get("study_id", ""):
+                raise click.ClickException(str(exc))
+        for timepoint in timepoints:
+            try:
+                token, _ = links.issue_link(get_db(), study_id, timepoint, actor=CLI_ACTOR, now=now())
+            except links.LinkError as exc:
+                click.echo(f"  {study_id} {timepoint}: {exc}")
+                continue
+            click.echo(f"  {study_id} ({timepoint}, procedure {_describe(procedure, today)}): {patient_url(token)}")
+
+
+def _describe(procedure: date, today: date) -> str:
+    return "today" if procedure == today else procedure.isoformat()
+
+
+def init_app(app: Flask) -> None:
+    for command in (init_db_command, enroll_command, link_command, demo_command):
+        app.cli.add_command(command)

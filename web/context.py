@@ -1,0 +1,17 @@
+"""Things every blueprint needs from the app: the protocol and the clock."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+
+from questionnaires.protocol import Protocol
+
+
+def protocol() -> Protocol:
+    return current_app.extensions["protocol"]
+
+
+def now() -> datetime:
+    """The current UTC instant; tests and demos replace ``CLOCK`` to travel in time."""
+    return current_app.config["CLOCK"]()

@@ -1,0 +1,22 @@
+"""One database connection per request (or CLI command), on ``g``, closed at teardown."""
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+
+from storage import open_db
+
+
+def get_db():
+    if "db" not in g:
+        g.db = open_db(current_app.config["DATABASE"])
+    return g.db
+
+
+def close_db(_exc: BaseException | None = None) -> None:
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()
+
+
+def init_app(app: Flask) -> None:
+    app.teardown_appcontext(close_db)

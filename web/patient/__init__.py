@@ -1,0 +1,3 @@
+from web.patient.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,149 @@
+"""Patient forms, generated from the instruments' data.
+
+WTForms reads and re-displays the posted values; the instrument (pure, in questionnaires/)
+decides what is valid, so the web form, the paper import and the scoring share one rule set.
+Forms carry no CSRF token: the authority to answer is the unguessable link token in the path,
+not an ambient cookie a cross-site request could ride on, and older phones that refuse
+cookies can still answer.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, RadioField, SelectField, StringField
+
+from questionnaires import INSTRUMENTS, MEDICATION, ODI, SATISFACTION, VAS, AnswerError
+from questionnaires.medication import MAX_ROWS, row_fields
+from questionnaires.odi import MIN_SECTIONS_FOR_SCORE
+from questionnaires.vas import MODE_LINE, MODE_NRS, NRS_MAX
+
+# Fields a patient never sees: a problem with one of them means the page was tampered with
+# or is out of date, and gets a general message instead of a message beside a question.
+HIDDEN_PROBLEM = "form"
+
+
+class PatientForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    instrument_id: str = ""
+    version = HiddenField()
+
+    def answers(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def input_mode(self) -> str:
+        return "web"
+
+    def check(self) -> tuple[dict[str, Any] | None, dict[str, str]]:
+        """(clean answers, {}) or (None, {form field: message}).
+
+        A problem the patient could not have caused (a hidden field changed, a value no
+        control on the page can send) becomes the general HIDDEN_PROBLEM instead.
+        """
+        instrument = INSTRUMENTS[self.instrument_id]
+        if self.version.data != instrument.version:
+            return None, {HIDDEN_PROBLEM: "stale"}
+        try:
+            return self.validate_instrument(instrument), {}
+        except AnswerError as exc:
+            problems: dict[str, str] = {}
+            for field, message in exc.errors.items():
+                target = self.form_field(field)
+                if target is not None and self.patient_can_fix(target):
+                    problems[target] = message
+                else:
+                    problems[HIDDEN_PROBLEM] = "tampered"
+            return None, problems
+
+    def form_field(self, instrument_field: str) -> str | None:
+        """The form field an instrument's field is answered with; None if there is none."""
+        return instrument_field if instrument_field in self._fields else None
+
+    def patient_can_fix(self, field: str) -> bool:
+        return not isinstance(self[field], HiddenField)
+
+    def validate_instrument(self, instrument):
+        return instrument.validate(self.answers())
+
+
+class VasForm(PatientForm):
+    instrument_id = VAS.id
+    mode = HiddenField(default=MODE_NRS)
+    vas_mm = HiddenField()
+    nrs = RadioField(choices=[(str(n), str(n)) for n in range(NRS_MAX + 1)], validate_choice=False)
+
+    def answers(self) -> dict[str, Any]:
+        value = self.vas_mm.data if self.mode.data == MODE_LINE else self.nrs.data
+        return {"mode": self.mode.data, "value": value}
+
+    def input_mode(self) -> str:
+        return self.mode.data
+
+    def form_field(self, instrument_field: str) -> str | None:
+        if instrument_field == "value":
+            return "vas_mm" if self.mode.data == MODE_LINE else "nrs"
+        return None
+
+    def patient_can_fix(self, field: str) -> bool:
+        # The line writes its hidden input; left empty, the line was simply not touched.
+        # Holding a number the line cannot produce, the page was tampered with.
+        if field == "vas_mm":
+            return self.vas_mm.data in (None, "")
+        return super().patient_can_fix(field)
+
+
+class OdiForm(PatientForm):
+    instrument_id = ODI.id
+
+    def answers(self) -> dict[str, Any]:
+        return {section.field: self[section.field].data for section in ODI.sections}
+
+    def validate_instrument(self, instrument):
+        return instrument.validate(self.answers(), min_answered=MIN_SECTIONS_FOR_SCORE)
+
+
+for _section in ODI.sections:
+    setattr(OdiForm, _section.field, RadioField(
+        choices=[(str(score), text) for score, text in enumerate(_section.statements)], validate_choice=False))
+
+
+class SatisfactionForm(PatientForm):
+    instrument_id = SATISFACTION.id
+
+    def answers(self) -> dict[str, Any]:
+        return {field: self[field].data for field, _ in SATISFACTION.items}
+
+
+for _field, _question in SATISFACTION.items:
+    setattr(SatisfactionForm, _field, RadioField(
+        choices=[(str(level), label) for level, label in SATISFACTION.levels], validate_choice=False))
+
+
+class MedicationForm(PatientForm):
+    instrument_id = MEDICATION.id
+    took_any = RadioField(choices=[("yes", "Yes"), ("no", "No")], validate_choice=False)
+
+    def answers(self) -> dict[str, Any]:
+        answers: dict[str, Any] = {"took_any": self.took_any.data}
+        for index in range(1, MAX_ROWS + 1):
+            for field in row_fields(index):
+                answers[field] = (self[field].data or "").strip()
+        return answers
+
+    def rows(self):
+        return [tuple(self[field] for field in row_fields(index)) for index in range(1, MAX_ROWS + 1)]
+
+
+for _index in range(1, MAX_ROWS + 1):
+    _drug, _strength, _doses = row_fields(_index)
+    setattr(MedicationForm, _drug, SelectField(
+        choices=[("", "")] + [(drug.id, drug.name) for drug in MEDICATION.drugs], validate_choice=False))
+    setattr(MedicationForm, _strength, StringField())
+    setattr(MedicationForm, _doses, StringField())
+
+
+FORMS: dict[str, type[PatientForm]] = {
+    form.instrument_id: form for form in (VasForm, OdiForm, SatisfactionForm, MedicationForm)
+}

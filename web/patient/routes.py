@@ -1,0 +1,130 @@
+"""The patient's pages: open a link, answer each form due, see thank-you.
+
+GET  /f/<token>               -> the first unanswered form (303), or thank-you when all are in
+GET  /f/<token>/<instrument>  -> that form, or a read-only review once it was received
+POST /f/<token>/<instrument>  -> validate and store at once, then POST-redirect-GET
+"""
+from __future__ import annotations
+
+from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
+
+from questionnaires import INSTRUMENTS, MEDICATION, AnswerError
+from services import answers as answer_service
+from services import links
+from storage.db import parse_utc
+from web.context import now, protocol
+from web.database import get_db
+from web.errors import message_page
+from web.patient.forms import FORMS, HIDDEN_PROBLEM
+
+bp = Blueprint("patient", __name__, url_prefix="/f")
+
+# Patient forms are a few hundred bytes; 16 KB is generous and stops a large body early.
+PATIENT_MAX_BODY = 16 * 1024
+REPLACEMENT_CHARACTER = "\ufffd"
+
+
+@bp.before_request
+def limit_body() -> None:
+    request.max_content_length = PATIENT_MAX_BODY
+
+
+def _open(token: str):
+    """(link, None) for a usable link, or (None, a kind page) when it cannot be used."""
+    link = links.resolve(get_db(), token, now())
+    if link.participant is not None:
+        g.locale = link.participant["language"]
+    if link.state == links.VALID:
+        return link, None
+    if link.state == links.UNKNOWN:
+        return None, message_page(404, _("Link not recognised"), _(
+            "We could not find a questionnaire for this link. Please check that the whole link "
+            "was copied. If it still does not work, please contact your care team."))
+    if link.state == links.NOT_YET_OPEN:
+        opens = parse_utc(link.window["opens_at"])
+        return None, message_page(410, _("Not open yet"), _(
+            "This questionnaire is not open yet. Please use the same link again from %(date)s.",
+            date=format_date(opens, format="long")))
+    if link.state == links.CLOSED:
+        return None, message_page(410, _("This questionnaire has closed"), _(
+            "The time for answering this questionnaire has passed, so nothing more can be "
+            "recorded with this link. Thank you. Your care team will contact you if needed."))
+    return None, message_page(410, _("This link is no longer active"), _(
+        "Nothing more can be recorded with this link. Thank you."))
+
+
+@bp.get("/<token>")
+def start(token: str):
+    link, page = _open(token)
+    if page:
+        return page
+    timepoint = link.window["timepoint"]
+    done = answer_service.received(get_db(), link.participant["id"], timepoint)
+    following = answer_service.next_instrument(protocol(), timepoint, done)
+    if following is None:
+        return render_template("patient/thanks.html")
+    return redirect(url_for(".form", token=token, instrument=following), 303)
+
+
+@bp.route("/<token>/<instrument>", methods=["GET", "POST"])
+def form(token: str, instrument: str):
+    link, page = _open(token)
+    if page:
+        return page
+    timepoint = link.window["timepoint"]
+    steps = answer_service.instruments_due(protocol(), timepoint)
+    if instrument not in steps:
+        return message_page(404, _("Page not found"), _("This form is not part of this questionnaire."))
+    db = get_db()
+    done = answer_service.received(db, link.participant["id"], timepoint)
+    context = {
+        "token": token,
+        "instrument": INSTRUMENTS[instrument],
+        "step": steps.index(instrument) + 1,
+        "steps": len(steps),
+        "previous": steps[steps.index(instrument) - 1] if steps.index(instrument) else None,
+        "following": answer_service.next_instrument(protocol(), timepoint, done),
+    }
+    if instrument in done:
+        if request.method == "POST":
+            return redirect(url_for(".form", token=token, instrument=instrument, received=1), 303)
+        return render_template("patient/review.html", response=done[instrument], dict=dict,
+                               drug_names={drug.id: drug.name for drug in MEDICATION.drugs},
+                               already=request.args.get("received") == "1", **context)
+
+    patient_form = FORMS[instrument]()
+    if request.method == "GET":
+        patient_form.version.data = INSTRUMENTS[instrument].version
+        return render_template(f"patient/{instrument}.html", form=patient_form, problems={}, **context)
+
+    if _undecodable(request.form):
+        return message_page(400, _("Your answers could not be read"), _(
+            "Your phone sent the answers in a form we could not read. Please go back, "
+            "reload the page and answer again."))
+    clean, problems = patient_form.check()
+    if problems:
+        return render_template(f"patient/{instrument}.html", form=patient_form, problems=problems,
+                               hidden_problem=problems.get(HIDDEN_PROBLEM), **context), 400
+    try:
+        outcome = answer_service.submit(
+            db, protocol(), participant=link.participant, timepoint_id=timepoint,
+            instrument_id=instrument, answers=clean, input_mode=patient_form.input_mode(), now=now())
+    except AnswerError:  # checked above; the instrument is the last word all the same
+        return render_template(f"patient/{instrument}.html", form=patient_form, problems={},
+                               hidden_problem="tampered", **context), 400
+    if outcome == answer_service.ALREADY_RECEIVED:
+        return redirect(url_for(".form", token=token, instrument=instrument, received=1), 303)
+    done = answer_service.received(db, link.participant["id"], timepoint)
+    following = answer_service.next_instrument(protocol(), timepoint, done)
+    if following is None:
+        return redirect(url_for(".start", token=token), 303)
+    return redirect(url_for(".form", token=token, instrument=following), 303)
+
+
+def _undecodable(form) -> bool:
+    """Werkzeug decodes form bodies as UTF-8, replacing bad bytes with U+FFFD. No control on
+    these pages can produce that character, so seeing it means the body was not UTF-8."""
+    return any(REPLACEMENT_CHARACTER in key or any(REPLACEMENT_CHARACTER in v for v in values)
+               for key, values in form.lists())

@@ -1,0 +1,61 @@
+"""Response headers: a strict Content-Security-Policy built from hashes of our inline assets,
+no referrer (patient links carry their token in the path), and no caching of pages."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import re
+from pathlib import Path
+
+from flask import Flask, Response
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+INLINE_ASSETS = {"css": "patient.css", "js": "patient.js"}
+TOKEN_IN_PATH = re.compile(r"(/f/)[A-Za-z0-9_-]+")
+
+
+def _sha256(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def load_inline_assets() -> dict[str, str]:
+    """Patient pages inline their CSS and JS, so the page arrives in one round trip."""
+    return {kind: (STATIC / name).read_text(encoding="utf-8") for kind, name in INLINE_ASSETS.items()}
+
+
+class RedactTokens(logging.Filter):
+    """Access logs must not hold working patient links: replace the token with <token>."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(TOKEN_IN_PATH.sub(r"\1<token>", a) if isinstance(a, str) else a
+                                for a in record.args)
+        record.msg = TOKEN_IN_PATH.sub(r"\1<token>", str(record.msg))
+        return True
+
+
+def init_app(app: Flask) -> None:
+    assets = load_inline_assets()
+    app.extensions["inline_assets"] = assets
+    policy = "; ".join([
+        "default-src 'none'",
+        f"style-src 'self' {_sha256(assets['css'])}",
+        f"script-src 'self' {_sha256(assets['js'])}",
+        "img-src 'self' data:",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ])
+    logging.getLogger("werkzeug").addFilter(RedactTokens())
+    app.context_processor(lambda: {"inline_assets": assets})
+
+    @app.after_request
+    def headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", policy)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Frame-Options"] = "DENY"
+        if response.mimetype == "text/html":
+            response.headers["Cache-Control"] = "no-store"
+        return response
