@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from services import enrollment, links
 from storage import init_db
@@ -22,6 +23,7 @@ def patient_url(token: str) -> str:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Create the database and apply pending migrations (safe to run again).
 
@@ -33,6 +35,7 @@ def init_db_command() -> None:
 
 
 @click.command("enroll")
+@with_appcontext
 @click.argument("study_id")
 @click.option("--arm", required=True, help="Allocated arm, e.g. A (fluoroscopy) or B (CT).")
 @click.option("--phone", default=None, help="Mobile number in E.164, e.g. +201001234567.")
@@ -58,6 +61,7 @@ def enroll_command(study_id, arm, phone, procedure_date, timezone, language) -> 
 
 
 @click.command("link")
+@with_appcontext
 @click.argument("study_id")
 @click.argument("timepoint")
 def link_command(study_id: str, timepoint: str) -> None:
@@ -88,6 +92,7 @@ DEMO_PARTICIPANTS = (
 
 
 @click.command("demo")
+@with_appcontext
 def demo_command() -> None:
     """Create the database, enroll a few demo participants and print their links.
 

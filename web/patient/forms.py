@@ -12,8 +12,9 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 
-from questionnaires import INSTRUMENTS, MEDICATION, ODI, SATISFACTION, VAS, AnswerError
+from questionnaires import INSTRUMENTS, MEDICATION, ODI, SATISFACTION, VAS, AnswerError, N_
 from questionnaires.medication import MAX_ROWS, row_fields
 from questionnaires.odi import MIN_SECTIONS_FOR_SCORE
 from questionnaires.vas import MODE_LINE, MODE_NRS, NRS_MAX
@@ -72,7 +73,7 @@ class VasForm(PatientForm):
     instrument_id = VAS.id
     mode = HiddenField(default=MODE_NRS)
     vas_mm = HiddenField()
-    nrs = RadioField(choices=[(str(n), str(n)) for n in range(NRS_MAX + 1)], validate_choice=False)
+    nrs = RadioField(choices=[SelectChoice(str(n)) for n in range(NRS_MAX + 1)], validate_choice=False)
 
     def answers(self) -> dict[str, Any]:
         value = self.vas_mm.data if self.mode.data == MODE_LINE else self.nrs.data
@@ -106,7 +107,7 @@ class OdiForm(PatientForm):
 
 for _section in ODI.sections:
     setattr(OdiForm, _section.field, RadioField(
-        choices=[(str(score), text) for score, text in enumerate(_section.statements)], validate_choice=False))
+        choices=[SelectChoice(str(score), text) for score, text in enumerate(_section.statements)], validate_choice=False))
 
 
 class SatisfactionForm(PatientForm):
@@ -118,12 +119,13 @@ class SatisfactionForm(PatientForm):
 
 for _field, _question in SATISFACTION.items:
     setattr(SatisfactionForm, _field, RadioField(
-        choices=[(str(level), label) for level, label in SATISFACTION.levels], validate_choice=False))
+        choices=[SelectChoice(str(level), label) for level, label in SATISFACTION.levels], validate_choice=False))
 
 
 class MedicationForm(PatientForm):
     instrument_id = MEDICATION.id
-    took_any = RadioField(choices=[("yes", "Yes"), ("no", "No")], validate_choice=False)
+    took_any = RadioField(choices=[SelectChoice("yes", N_("Yes")), SelectChoice("no", N_("No"))],
+                          validate_choice=False)
 
     def answers(self) -> dict[str, Any]:
         answers: dict[str, Any] = {"took_any": self.took_any.data}
@@ -139,7 +141,7 @@ class MedicationForm(PatientForm):
 for _index in range(1, MAX_ROWS + 1):
     _drug, _strength, _doses = row_fields(_index)
     setattr(MedicationForm, _drug, SelectField(
-        choices=[("", "")] + [(drug.id, drug.name) for drug in MEDICATION.drugs], validate_choice=False))
+        choices=[SelectChoice("", N_("(none)"))] + [SelectChoice(drug.id, drug.name) for drug in MEDICATION.drugs], validate_choice=False))
     setattr(MedicationForm, _strength, StringField())
     setattr(MedicationForm, _doses, StringField())
 

@@ -6,6 +6,8 @@ POST /f/<token>/<instrument>  -> validate and store at once, then POST-redirect-
 """
 from __future__ import annotations
 
+from urllib.parse import unquote_to_bytes
+
 from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
@@ -23,7 +25,6 @@ bp = Blueprint("patient", __name__, url_prefix="/f")
 
 # Patient forms are a few hundred bytes; 16 KB is generous and stops a large body early.
 PATIENT_MAX_BODY = 16 * 1024
-REPLACEMENT_CHARACTER = "\ufffd"
 
 
 @bp.before_request
@@ -94,15 +95,15 @@ def form(token: str, instrument: str):
                                drug_names={drug.id: drug.name for drug in MEDICATION.drugs},
                                already=request.args.get("received") == "1", **context)
 
+    if request.method == "POST" and not _body_is_utf8():
+        return message_page(400, _("Your answers could not be read"), _(
+            "Your phone sent the answers in a form we could not read. Please go back, "
+            "reload the page and answer again."))
     patient_form = FORMS[instrument]()
     if request.method == "GET":
         patient_form.version.data = INSTRUMENTS[instrument].version
         return render_template(f"patient/{instrument}.html", form=patient_form, problems={}, **context)
 
-    if _undecodable(request.form):
-        return message_page(400, _("Your answers could not be read"), _(
-            "Your phone sent the answers in a form we could not read. Please go back, "
-            "reload the page and answer again."))
     clean, problems = patient_form.check()
     if problems:
         return render_template(f"patient/{instrument}.html", form=patient_form, problems=problems,
@@ -123,8 +124,18 @@ def form(token: str, instrument: str):
     return redirect(url_for(".form", token=token, instrument=following), 303)
 
 
-def _undecodable(form) -> bool:
-    """Werkzeug decodes form bodies as UTF-8, replacing bad bytes with U+FFFD. No control on
-    these pages can produce that character, so seeing it means the body was not UTF-8."""
-    return any(REPLACEMENT_CHARACTER in key or any(REPLACEMENT_CHARACTER in v for v in values)
-               for key, values in form.lists())
+def _body_is_utf8() -> bool:
+    """Whether every name and value of a url-encoded body decodes as UTF-8.
+
+    Werkzeug would drop an undecodable body silently or keep a bad %-escape as text, and the
+    patient would be told to answer questions they did answer. Checking the raw body first
+    lets them be told the truth. The body is cached, so form parsing still sees it.
+    """
+    if request.mimetype != "application/x-www-form-urlencoded":
+        return True  # anything else parses as an empty form: "please answer" is the right message
+    try:
+        for pair in request.get_data(cache=True).split(b"&"):
+            unquote_to_bytes(pair.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -1,0 +1,64 @@
+"""The SQLite file: pragmas, idempotent migrations, append-only answers and audit, hashed tokens."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from storage import MIGRATIONS, init_db, open_db
+
+
+def test_connection_pragmas(fresh_db):
+    pragma = lambda name: fresh_db.execute(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
+    assert pragma("journal_mode") == "wal"
+    assert pragma("foreign_keys") == 1
+    assert pragma("synchronous") == 2  # FULL
+
+
+def test_migrations_apply_once(db_path):
+    assert init_db(db_path) == []
+    db = open_db(db_path)
+    try:
+        assert [m.name for m in MIGRATIONS.applied(db)] == ["m001_initial"]
+        assert {"participants", "timepoints", "responses", "link_tokens", "audit_log"} <= set(db.table_names())
+    finally:
+        db.close()
+
+
+def test_fresh_file_gets_every_migration(tmp_path):
+    assert init_db(tmp_path / "sub" / "new.sqlite3") == ["m001_initial"]
+
+
+@pytest.mark.parametrize("table", ["responses", "audit_log"])
+def test_answers_and_audit_are_append_only(trial, table):
+    trial.enroll()
+    token = trial.link()
+    client = trial.app.test_client()
+    client.post(f"/f/{token}/vas", data={"version": "1.0", "mode": "nrs", "nrs": "4"})
+    db = open_db(trial.app.config["DATABASE"])
+    try:
+        assert db[table].count >= 1
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            db.execute(f"UPDATE {table} SET id = id")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            db.execute(f"DELETE FROM {table}")
+    finally:
+        db.close()
+
+
+def test_tokens_are_stored_only_as_hashes(trial):
+    trial.enroll()
+    token = trial.link()
+    rows = trial.query("SELECT * FROM link_tokens")
+    assert len(rows) == 1
+    assert token not in repr(rows)
+    assert len(rows[0]["token_hash"]) == 64
+    assert len(token) >= 22  # 18 random bytes, 144 bits, base64url
+
+
+def test_foreign_keys_are_enforced(fresh_db):
+    with pytest.raises(sqlite3.IntegrityError):
+        fresh_db.execute(
+            "INSERT INTO responses (participant_id, timepoint, instrument, instrument_version, version, "
+            "answers, scores, input_mode, source, submitted_at, recorded_by) "
+            "VALUES (99, 'baseline', 'vas', '1.0', 1, '{}', '{}', 'line', 'web', 'x', 'y')")
