@@ -268,3 +268,13 @@ def test_access_log_lines_do_not_hold_tokens(token):
     RedactTokens().filter(record)
     assert token not in record.getMessage()
     assert "/f/<token>/vas" in record.getMessage()
+
+
+def test_pages_are_gzipped_for_browsers_that_accept_it(client, token):
+    import gzip as gzip_module
+    plain = client.get(f"/f/{token}/odi")
+    packed = client.get(f"/f/{token}/odi", headers={"Accept-Encoding": "gzip, deflate"})
+    assert "Content-Encoding" not in plain.headers
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert gzip_module.decompress(packed.data) == plain.data
+    assert len(packed.data) < 14 * 1024  # the whole ODI page in the first round trip

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from web import cli, database, errors, i18n, security
+from web import cli, compression, database, errors, i18n, security
 from web.patient import bp as patient_bp
 
 
 def init_app(app: Flask) -> None:
     database.init_app(app)
     security.init_app(app)
+    compression.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
     app.register_blueprint(patient_bp)
