@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -175,14 +175,17 @@ def test_closed_window_is_410_and_records_nothing(client, trial, clock, token):
     assert responses(trial) == []
 
 
-def test_window_not_yet_open_is_410_with_the_opening_date(client, trial, clock):
-    trial.enroll("P-004", procedure_date=(clock() + timedelta(days=40)).date())
-    clock.now += timedelta(days=40)
-    token = trial.link("P-004", "month1")
-    clock.now -= timedelta(days=40)
+def test_window_not_yet_open_is_410_with_the_local_opening_date(client, trial, clock, runner):
+    trial.enroll("P-004", procedure_date=date(2026, 3, 10), timezone="Africa/Cairo")
+    result = runner.invoke(args=["link", "P-004", "week1"])
+    assert "opens at 2026-03-15T22:00:00+00:00" in result.output
+    token = result.output.strip().splitlines()[-1].rsplit("/", 1)[1]
     response = client.get(f"/f/{token}")
     assert response.status_code == 410
-    assert "not open yet" in text(response) and "2026" in text(response)
+    # week1 opens on 16 March in Cairo, which is 22:00 UTC on the 15th.
+    assert "not open yet" in text(response) and "March 16, 2026" in text(response)
+    assert client.post(f"/f/{token}/vas", data=VAS_LINE).status_code == 410
+    assert responses(trial) == []
 
 
 def test_withdrawn_participant_link_is_inactive(client, trial, token):

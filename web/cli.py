@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 
 from services import enrollment, links
 from storage import init_db
+from storage.db import parse_utc
 from web.context import now, protocol
 from web.database import get_db
 
@@ -76,7 +77,7 @@ def link_command(study_id: str, timepoint: str) -> None:
         token, window = links.issue_link(get_db(), study_id, timepoint, actor=CLI_ACTOR, now=now())
     except links.LinkError as exc:
         raise click.ClickException(str(exc))
-    if now().isoformat() < window["opens_at"]:
+    if now() < parse_utc(window["opens_at"]):
         click.echo(f"Note: this link opens at {window['opens_at']} (UTC).", err=True)
     click.echo(patient_url(token))
 

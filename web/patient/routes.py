@@ -7,6 +7,7 @@ POST /f/<token>/<instrument>  -> validate and store at once, then POST-redirect-
 from __future__ import annotations
 
 from urllib.parse import unquote_to_bytes
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_babel import format_date
@@ -44,10 +45,12 @@ def _open(token: str):
             "We could not find a questionnaire for this link. Please check that the whole link "
             "was copied. If it still does not work, please contact your care team."))
     if link.state == links.NOT_YET_OPEN:
-        opens = parse_utc(link.window["opens_at"])
+        # The participant's own calendar day: in Cairo a window opening at local midnight
+        # opens at 22:00 UTC the day before.
+        opens = parse_utc(link.window["opens_at"]).astimezone(ZoneInfo(link.participant["timezone"]))
         return None, message_page(410, _("Not open yet"), _(
             "This questionnaire is not open yet. Please use the same link again from %(date)s.",
-            date=format_date(opens, format="long")))
+            date=format_date(opens.date(), format="long")))
     if link.state == links.CLOSED:
         return None, message_page(410, _("This questionnaire has closed"), _(
             "The time for answering this questionnaire has passed, so nothing more can be "
