@@ -11,6 +11,11 @@ from flask import Flask
 import web
 from questionnaires import INSTRUMENTS
 from questionnaires.protocol import DEFAULT_PROTOCOL_PATH, load_protocol
+from scheduler.dispatch import CLAIM_LEASE
+
+
+TWILIO_VARIABLES = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER",
+                    "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_API_BASE")
 
 
 def _utc_now() -> datetime:
@@ -33,7 +38,16 @@ def create_app(test_config: dict | None = None) -> Flask:
         # much smaller, limit.
         MAX_CONTENT_LENGTH=8 * 1024 * 1024,
         CLOCK=_utc_now,
+        # SMS: FLASK_SMS_GATEWAY=console|twilio; by default twilio when TWILIO_ACCOUNT_SID is set.
+        SMS_GATEWAY=None,
+        SMS_OUTBOX=str(Path(app.instance_path) / "sms-outbox.jsonl"),
+        BEHIND_PROXY=False,
+        # A pass that holds a reminder longer than this is presumed dead and its reminder is
+        # recovered (scheduler/dispatch.py explains the crash window).
+        REMINDER_LEASE_SECONDS=int(CLAIM_LEASE.total_seconds()),
     )
+    # Twilio's own variable names, as its documentation and tooling use them.
+    app.config.update({name: os.environ.get(name) for name in TWILIO_VARIABLES})
     app.config.from_prefixed_env()
     if test_config:
         app.config.from_mapping(test_config)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,17 @@ class Timepoint:
     window_before_days: int
     window_after_days: int
     instruments: tuple[str, ...]
+    remind: bool = True
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    """When SMS reminders may go, in the participant's local time (defaults: DESIGN.md)."""
+
+    send_time: time = time(10, 0)
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(9, 0)
+    repeat_after_days: tuple[int, ...] = (2, 5)
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,7 @@ class Protocol:
     version: int
     arms: tuple[Arm, ...]
     timepoints: tuple[Timepoint, ...]
+    reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
 
     def timepoint(self, timepoint_id: str) -> Timepoint | None:
         return next((tp for tp in self.timepoints if tp.id == timepoint_id), None)
@@ -151,12 +164,57 @@ def parse_protocol(data: Mapping[str, Any], instruments: Mapping[str, Instrument
             window_before_days=integer(where, raw, "window_before_days", MAX_WINDOW_DAYS),
             window_after_days=integer(where, raw, "window_after_days", MAX_WINDOW_DAYS),
             instruments=tuple(names),
+            remind=_flag(where, raw, "remind", problems),
         ))
     _duplicates("timepoints", [tp.id for tp in timepoints], problems)
 
+    reminders = _reminder_policy(data.get("reminders", {}), problems)
     if problems:
         raise ProtocolError(source, problems)
-    return Protocol(protocol_id, title, version, tuple(arms), tuple(timepoints))
+    return Protocol(protocol_id, title, version, tuple(arms), tuple(timepoints), reminders)
+
+
+def _flag(where: str, table: Mapping[str, Any], key: str, problems: list[str]) -> bool:
+    value = table.get(key, True)
+    if not isinstance(value, bool):
+        problems.append(f"{where}.{key}: must be true or false, got {value!r}")
+        return True
+    return value
+
+
+def _reminder_policy(raw: Any, problems: list[str]) -> ReminderPolicy:
+    if not isinstance(raw, dict):
+        problems.append("reminders: must be a table")
+        return ReminderPolicy()
+    default = ReminderPolicy()
+    times = {}
+    for key in ("send_time", "quiet_start", "quiet_end"):
+        value = raw.get(key, getattr(default, key).strftime("%H:%M"))
+        try:
+            times[key] = time.fromisoformat(value) if isinstance(value, str) and len(value) == 5 else None
+        except ValueError:
+            times[key] = None
+        if times[key] is None:
+            problems.append(f"reminders.{key}: must be a local time written HH:MM, got {value!r}")
+            times[key] = getattr(default, key)
+    repeats = raw.get("repeat_after_days", list(default.repeat_after_days))
+    if (not isinstance(repeats, list)
+            or not all(isinstance(d, int) and not isinstance(d, bool) and 0 < d <= MAX_WINDOW_DAYS for d in repeats)
+            or repeats != sorted(set(repeats))):
+        problems.append(f"reminders.repeat_after_days: increasing whole days from 1 to {MAX_WINDOW_DAYS}, "
+                        f"got {repeats!r}")
+        repeats = list(default.repeat_after_days)
+    policy = ReminderPolicy(times["send_time"], times["quiet_start"], times["quiet_end"], tuple(repeats))
+    if in_quiet_hours(policy.send_time, policy):
+        problems.append(f"reminders.send_time: {policy.send_time:%H:%M} is inside quiet hours "
+                        f"{policy.quiet_start:%H:%M}-{policy.quiet_end:%H:%M}")
+    return policy
+
+
+def in_quiet_hours(moment: time, policy: ReminderPolicy) -> bool:
+    if policy.quiet_start <= policy.quiet_end:
+        return policy.quiet_start <= moment < policy.quiet_end
+    return moment >= policy.quiet_start or moment < policy.quiet_end
 
 
 def _duplicates(where: str, values: list[str], problems: list[str]) -> None:

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import phonenumbers
 
 from questionnaires.protocol import Protocol
+from scheduler.reminders import plan
 from scheduler.schedule import schedule
-from storage import participants, write
+from storage import participants, reminders, write
 from storage.audit import record
 from storage.db import utc_iso
 
@@ -92,8 +93,13 @@ def enroll(db, protocol: Protocol, enrollment: Enrollment, *, actor: str, now: d
         row.update(enrolled_at=utc_iso(now), enrolled_by=actor)
         participant_id = participants.insert(db, row)
         if enrollment.procedure_date is not None:
-            windows = schedule(protocol, enrollment.procedure_date, _zone(enrollment.timezone))
+            zone = _zone(enrollment.timezone)
+            windows = schedule(protocol, enrollment.procedure_date, zone)
             participants.insert_timepoints(db, participant_id, windows)
+            for timepoint, window in zip(protocol.timepoints, windows):
+                if timepoint.remind:
+                    planned = plan(protocol.reminders, window.opens_at, window.closes_at, zone)
+                    reminders.insert_planned(db, participant_id, timepoint.id, planned, now)
         audited = {key: value for key, value in row.items() if key != "phone"}
         record(db, at=now, actor=actor, action="enroll", entity="participant",
                entity_id=enrollment.study_id, after=audited | {"phone_set": bool(enrollment.phone)})

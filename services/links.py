@@ -37,25 +37,44 @@ def hash_token(token: str) -> str:
 def issue_link(db, study_id: str, timepoint_id: str, *, actor: str, now: datetime) -> tuple[str, dict]:
     """A new token for one participant's timepoint, valid until its window closes."""
     with write(db):
-        participant = participants.by_study_id(db, study_id)
-        if participant is None:
-            raise LinkError(f"no participant {study_id!r}")
-        if participant["status"] != "active":
-            raise LinkError(f"{study_id} is {participant['status']}: no links are issued")
-        window = participants.timepoint(db, participant["id"], timepoint_id)
-        if window is None:
-            if participant["procedure_date"] is None:
-                raise LinkError(f"{study_id} has no procedure date, so no follow-up schedule")
-            raise LinkError(f"{study_id} has no timepoint {timepoint_id!r}")
-        closes_at = parse_utc(window["closes_at"])
-        if now >= closes_at:
-            raise LinkError(f"the {timepoint_id} window for {study_id} closed at {window['closes_at']}")
-        token = secrets.token_urlsafe(TOKEN_BYTES)
-        tokens.insert(db, token_hash=hash_token(token), participant_id=participant["id"],
-                      timepoint=timepoint_id, created_at=now, expires_at=closes_at, created_by=actor)
-        record(db, at=now, actor=actor, action="issue_link", entity="participant",
-               entity_id=study_id, after={"timepoint": timepoint_id})
+        return create_link(db, study_id, timepoint_id, actor=actor, now=now)
+
+
+def create_link(db, study_id: str, timepoint_id: str, *, actor: str, now: datetime) -> tuple[str, dict]:
+    """As issue_link, inside the caller's write transaction."""
+    participant = participants.by_study_id(db, study_id)
+    if participant is None:
+        raise LinkError(f"no participant {study_id!r}")
+    if participant["status"] != "active":
+        raise LinkError(f"{study_id} is {participant['status']}: no links are issued")
+    window = participants.timepoint(db, participant["id"], timepoint_id)
+    if window is None:
+        if participant["procedure_date"] is None:
+            raise LinkError(f"{study_id} has no procedure date, so no follow-up schedule")
+        raise LinkError(f"{study_id} has no timepoint {timepoint_id!r}")
+    closes_at = parse_utc(window["closes_at"])
+    if now >= closes_at:
+        raise LinkError(f"the {timepoint_id} window for {study_id} closed at {window['closes_at']}")
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    tokens.insert(db, token_hash=hash_token(token), participant_id=participant["id"],
+                  timepoint=timepoint_id, created_at=now, expires_at=closes_at, created_by=actor)
+    record(db, at=now, actor=actor, action="issue_link", entity="participant",
+           entity_id=study_id, after={"timepoint": timepoint_id})
     return token, window
+
+
+TOKEN_IN_TEXT = re.compile(r"/f/([A-Za-z0-9_-]{22,64})")
+
+
+def token_in(text: str) -> str | None:
+    """The first patient-link token in a text (an SMS body), if any."""
+    found = TOKEN_IN_TEXT.search(text or "")
+    return found.group(1) if found else None
+
+
+def redact(text: str) -> str:
+    """The text with every link token replaced, for storing and logging what was sent."""
+    return TOKEN_IN_TEXT.sub("/f/<token>", text)
 
 
 @dataclass(frozen=True)

@@ -90,3 +90,51 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         """)
     _append_only(db, "responses")
     _append_only(db, "audit_log")
+
+
+@MIGRATIONS()
+def m002_reminders_and_messages(db: sqlite_utils.Database) -> None:
+    _statements(db, """
+        ALTER TABLE participants ADD COLUMN phone_problem TEXT;
+        CREATE TABLE reminders (
+            id INTEGER PRIMARY KEY,
+            participant_id INTEGER NOT NULL REFERENCES participants(id),
+            timepoint TEXT NOT NULL,
+            attempt INTEGER NOT NULL CHECK (attempt >= 1),
+            planned_at TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'sending', 'sent', 'cancelled', 'failed')),
+            tries INTEGER NOT NULL DEFAULT 0,
+            claimed_by TEXT,
+            claimed_at TEXT,
+            reason TEXT,
+            updated_at TEXT NOT NULL,
+            UNIQUE (participant_id, timepoint, attempt),
+            FOREIGN KEY (participant_id, timepoint) REFERENCES timepoints(participant_id, timepoint)
+        );
+        CREATE INDEX reminders_due ON reminders (status, due_at);
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            direction TEXT NOT NULL CHECK (direction IN ('outbound', 'inbound')),
+            participant_id INTEGER REFERENCES participants(id),
+            reminder_id INTEGER REFERENCES reminders(id),
+            to_number TEXT,
+            from_number TEXT,
+            body TEXT NOT NULL,
+            token_hash TEXT,
+            gateway TEXT,
+            sid TEXT,
+            status TEXT NOT NULL,
+            error_code INTEGER,
+            segments INTEGER,
+            encoding TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            status_at TEXT
+        );
+        CREATE INDEX messages_in_doubt ON messages (status, created_at);
+        CREATE INDEX messages_sid ON messages (sid);
+        CREATE UNIQUE INDEX messages_inbound_sid ON messages (sid) WHERE direction = 'inbound';
+        CREATE INDEX messages_participant ON messages (participant_id)
+        """)

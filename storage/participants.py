@@ -49,3 +49,18 @@ def mark_completed(db: sqlite_utils.Database, participant_id: int, timepoint_id:
         "AND completed_at IS NULL",
         [utc_iso(at), participant_id, timepoint_id],
     )
+
+
+def by_phone(db: sqlite_utils.Database, phone: str) -> list[dict]:
+    return list(db["participants"].rows_where("phone = ?", [phone], order_by="id"))
+
+
+def set_opt_out(db: sqlite_utils.Database, participant_id: int, opted_out: bool) -> bool:
+    """True when it changed."""
+    cursor = db.execute("UPDATE participants SET sms_opt_out = ? WHERE id = ? AND sms_opt_out != ?",
+                        [int(opted_out), participant_id, int(opted_out)])
+    return cursor.rowcount == 1
+
+
+def set_phone_problem(db: sqlite_utils.Database, participant_id: int, problem: str | None) -> None:
+    db.execute("UPDATE participants SET phone_problem = ? WHERE id = ?", [problem, participant_id])

@@ -104,7 +104,12 @@ def test_demo_enrolls_once_and_prints_working_links(runner, client, trial):
 
 
 def test_every_cli_command_has_help_with_an_example(app):
-    ours = ["init-db", "enroll", "link", "demo"]
+    ours = ["init-db", "enroll", "link", "demo", "scheduler"]
     for name in ours:
         command = app.cli.commands[name]
         assert command.help and "Example: flask --app app" in command.help, name
+
+
+@pytest.mark.parametrize("group,command", [("reminders", "send-due"), ("messages", "list")])
+def test_every_grouped_command_has_help_with_an_example(app, group, command):
+    assert "Example: flask --app app" in app.cli.commands[group].commands[command].help

@@ -19,14 +19,14 @@ def test_migrations_apply_once(db_path):
     assert init_db(db_path) == []
     db = open_db(db_path)
     try:
-        assert [m.name for m in MIGRATIONS.applied(db)] == ["m001_initial"]
+        assert [m.name for m in MIGRATIONS.applied(db)] == ["m001_initial", "m002_reminders_and_messages"]
         assert {"participants", "timepoints", "responses", "link_tokens", "audit_log"} <= set(db.table_names())
     finally:
         db.close()
 
 
 def test_fresh_file_gets_every_migration(tmp_path):
-    assert init_db(tmp_path / "sub" / "new.sqlite3") == ["m001_initial"]
+    assert init_db(tmp_path / "sub" / "new.sqlite3") == ["m001_initial", "m002_reminders_and_messages"]
 
 
 @pytest.mark.parametrize("table", ["responses", "audit_log"])

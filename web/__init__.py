@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from web import cli, compression, database, errors, i18n, security
 from web.patient import bp as patient_bp
+from web.webhooks import bp as webhooks_bp
 
 
 def init_app(app: Flask) -> None:
@@ -14,6 +16,10 @@ def init_app(app: Flask) -> None:
     i18n.init_app(app)
     errors.init_app(app)
     app.register_blueprint(patient_bp)
+    app.register_blueprint(webhooks_bp)
+    if app.config.get("BEHIND_PROXY"):
+        # Trust one proxy's X-Forwarded-* so request.url is the URL Twilio signed.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)
     cli.init_app(app)
 
     @app.get("/")

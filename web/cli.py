@@ -4,16 +4,18 @@ The database is FLASK_DATABASE (default: instance/spine-pro.sqlite3).
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+import json
+from datetime import date, datetime, timedelta, timezone
 
 import click
 from flask import Flask, current_app
-from flask.cli import with_appcontext
+from flask.cli import AppGroup, with_appcontext
 
 from services import enrollment, links
-from storage import init_db
+from storage import init_db, messages
 from storage.db import parse_utc
 from web.context import now, protocol
+from web import reminders
 from web.database import get_db
 
 CLI_ACTOR = "cli"
@@ -126,6 +128,88 @@ def _describe(procedure: date, today: date) -> str:
     return "today" if procedure == today else procedure.isoformat()
 
 
+reminders_cli = AppGroup("reminders", help="SMS reminders of due follow-up questionnaires.")
+
+
+@reminders_cli.command("send-due")
+@click.option("--now", "at", default=None, help="Run as if it were this instant (ISO 8601 with offset); "
+                                                 "for demos and tests. Default: the current time.")
+def send_due_command(at: str | None) -> None:
+    """Run one reminder pass: send every reminder that is due, once.
+
+    Safe to run from cron beside the scheduler process: reminders are claimed atomically.
+    Example: flask --app app reminders send-due --now 2026-12-02T10:00:00+00:00
+    """
+    moment = _parse_instant(at) if at else now()
+    try:
+        reminders.gateway(current_app)
+    except ValueError as exc:  # FLASK_SMS_GATEWAY or TWILIO_* misconfigured
+        raise click.ClickException(str(exc))
+    counts = reminders.send_due(moment)
+    summary = ", ".join(f"{key} {value}" for key, value in sorted(counts.items())) or "nothing due"
+    click.echo(f"Reminder pass at {moment.isoformat(timespec='seconds')}: {summary}.")
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Run the scheduler process: one reminder pass every minute until stopped.
+
+    Run exactly one of these per deployment, never inside web workers.
+    Example: flask --app app scheduler
+    """
+    from scheduler import runner
+
+    app = current_app._get_current_object()
+    try:
+        reminders.gateway(app)
+    except ValueError as exc:
+        raise click.ClickException(str(exc))
+
+    def tick() -> None:
+        with app.app_context():
+            counts = reminders.send_due(now())
+            if counts:
+                click.echo(f"{now().isoformat(timespec='seconds')} " +
+                           ", ".join(f"{key} {value}" for key, value in sorted(counts.items())))
+
+    click.echo("Scheduler started: a reminder pass every minute (Ctrl-C to stop).")
+    runner.run(tick)
+
+
+messages_cli = AppGroup("messages", help="SMS sent and received.")
+
+
+@messages_cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of objects.")
+def messages_list_command(as_json: bool) -> None:
+    """List every SMS, oldest first. Link tokens in bodies are shown as <token>.
+
+    Example: flask --app app messages list --json
+    """
+    rows = messages.listing(get_db())
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        who = row["to"] if row["direction"] == "outbound" else row["from"]
+        click.echo(f"{row['created_at']}  {row['direction']:<8} {row['study_id'] or '-':<10} "
+                   f"{row['timepoint'] or '-':<8} #{row['attempt'] or '-'}  {who}  {row['status']:<11} "
+                   f"{row['sid'] or ''}\n    {row['body']}")
+
+
+def _parse_instant(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO 8601 instant, e.g. 2026-12-02T10:00:00+00:00",
+                                 param_hint="--now") from None
+    if moment.tzinfo is None:
+        raise click.BadParameter("give the offset too, e.g. 2026-12-02T10:00:00+00:00", param_hint="--now")
+    return moment.astimezone(timezone.utc)
+
+
 def init_app(app: Flask) -> None:
-    for command in (init_db_command, enroll_command, link_command, demo_command):
+    for command in (init_db_command, enroll_command, link_command, demo_command, reminders_cli,
+                    scheduler_command, messages_cli):
         app.cli.add_command(command)

@@ -1,0 +1,55 @@
+"""SMS encoding and segment counting (GSM 03.38 / 3GPP TS 23.038). Pure.
+
+A message that fits the GSM-7 alphabet costs 160 septets in one segment, or 153 per segment
+when split (the rest carries the concatenation header); extension characters (^{}\\[~]|€ and
+form feed) take two septets, and an escape pair is never split across segments. Anything else
+goes as UCS-2: 70 UTF-16 code units in one segment, 67 per segment when split, never splitting
+a surrogate pair.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GSM7 = "GSM-7"
+UCS2 = "UCS-2"
+
+GSM7_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = set("^{}\\[]~|€\f")
+
+SINGLE_SEGMENT = {GSM7: 160, UCS2: 70}
+PER_SEGMENT_WHEN_SPLIT = {GSM7: 153, UCS2: 67}
+
+
+@dataclass(frozen=True)
+class Segments:
+    encoding: str
+    count: int
+    units: int  # septets (GSM-7) or UTF-16 code units (UCS-2)
+
+
+def encoding_of(text: str) -> str:
+    return GSM7 if all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text) else UCS2
+
+
+def _units(text: str, encoding: str) -> list[int]:
+    """The cost of each character, in the encoding's units."""
+    if encoding == GSM7:
+        return [2 if ch in GSM7_EXTENSION else 1 for ch in text]
+    return [2 if ord(ch) > 0xFFFF else 1 for ch in text]
+
+
+def count_segments(text: str) -> Segments:
+    encoding = encoding_of(text)
+    costs = _units(text, encoding)
+    total = sum(costs)
+    if total <= SINGLE_SEGMENT[encoding]:
+        return Segments(encoding, 1 if text else 0, total)
+    limit, segments, used = PER_SEGMENT_WHEN_SPLIT[encoding], 1, 0
+    for cost in costs:  # a character (escape pair, surrogate pair) never straddles two segments
+        if used + cost > limit:
+            segments, used = segments + 1, 0
+        used += cost
+    return Segments(encoding, segments, total)

@@ -1,0 +1,77 @@
+"""Named queries on SMS, outbound and inbound."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlite_utils
+
+from storage.db import utc_iso
+
+# Twilio's message statuses in the order they can follow one another. Callbacks arrive out of
+# order; a status only ever replaces one of lower rank (delivered never goes back to sent).
+STATUS_RANK = {
+    "sending_unconfirmed": 0, "accepted": 1, "scheduled": 1, "queued": 2, "sending": 3, "sent": 4,
+    "delivered": 5, "undelivered": 5, "failed": 5, "read": 6,
+}
+IN_DOUBT = "in_doubt"        # our row exists, the provider may or may not have accepted it
+NOT_SENT = "not_sent"        # the provider never had it (checked after a crash)
+
+
+def insert_outbound(db: sqlite_utils.Database, *, participant_id: int, reminder_id: int | None,
+                    to: str, body: str, token_hash: str, gateway: str, segments: int, encoding: str,
+                    now: datetime) -> int:
+    return db["messages"].insert({
+        "direction": "outbound", "participant_id": participant_id, "reminder_id": reminder_id,
+        "to_number": to, "body": body, "token_hash": token_hash, "gateway": gateway,
+        "status": IN_DOUBT, "segments": segments, "encoding": encoding, "created_at": utc_iso(now),
+    }).last_pk
+
+
+def record_result(db: sqlite_utils.Database, message_id: int, *, status: str, now: datetime,
+                  sid: str | None = None, error_code: int | None = None, sent: bool = False) -> None:
+    db.execute(
+        "UPDATE messages SET status = ?, sid = COALESCE(?, sid), error_code = ?, status_at = ?, "
+        "sent_at = CASE WHEN ? THEN ? ELSE sent_at END WHERE id = ?",
+        [status, sid, error_code, utc_iso(now), sent, utc_iso(now), message_id])
+
+
+def in_doubt_for(db: sqlite_utils.Database, reminder_id: int) -> list[dict]:
+    return list(db.query(
+        "SELECT * FROM messages WHERE reminder_id = ? AND status = ? ORDER BY id", [reminder_id, IN_DOUBT]))
+
+
+def by_sid(db: sqlite_utils.Database, sid: str) -> dict | None:
+    """The outbound message with this SID. Twilio's SIDs are unique; a mock's may not be, so
+    the SID is indexed but not constrained, and the newest row wins."""
+    return next(db["messages"].rows_where("sid = ? AND direction = 'outbound'", [sid], order_by="id DESC"), None)
+
+
+def advance_status(db: sqlite_utils.Database, sid: str, status: str, error_code: int | None,
+                   now: datetime) -> bool:
+    """Move a message's status forward only; True when it changed."""
+    rank = STATUS_RANK[status]
+    cursor = db.execute(
+        "UPDATE messages SET status = ?, error_code = COALESCE(?, error_code), status_at = ? "
+        "WHERE sid = ? AND direction = 'outbound' AND (CASE status " + " ".join(f"WHEN '{s}' THEN {r}" for s, r in STATUS_RANK.items())
+        + " ELSE -1 END) < ?",
+        [status, error_code, utc_iso(now), sid, rank])
+    return cursor.rowcount == 1
+
+
+def insert_inbound(db: sqlite_utils.Database, *, participant_id: int | None, from_number: str,
+                   body: str, sid: str | None, now: datetime, status: str = "received") -> int | None:
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO messages (direction, participant_id, from_number, body, sid, status, created_at) "
+        "VALUES ('inbound', ?, ?, ?, ?, ?, ?)", [participant_id, from_number, body, sid, status, utc_iso(now)])
+    return cursor.lastrowid if cursor.rowcount == 1 else None
+
+
+def listing(db: sqlite_utils.Database) -> list[dict]:
+    return list(db.query(
+        """SELECT m.id, m.direction, p.study_id, r.timepoint, r.attempt, m.to_number AS "to",
+                  m.from_number AS "from", m.body, m.status, m.sid, m.error_code, m.segments,
+                  m.created_at, m.sent_at, m.status_at
+           FROM messages m
+           LEFT JOIN participants p ON p.id = m.participant_id
+           LEFT JOIN reminders r ON r.id = m.reminder_id
+           ORDER BY m.id"""))

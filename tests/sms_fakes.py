@@ -1,0 +1,33 @@
+"""A gateway double that records what it is asked to send and answers as told."""
+from __future__ import annotations
+
+import threading
+from collections import deque
+from datetime import datetime
+
+from scheduler import sms
+
+
+class RecordingGateway:
+    name = "fake"
+
+    def __init__(self, outcomes=()):
+        self.sent: list[sms.Outgoing] = []
+        self.outcomes = deque(outcomes)  # SendResults to answer with, in order; then ACCEPTED
+        self.accepted: list[tuple[str, sms.Outgoing]] = []
+        self.lock = threading.Lock()
+        self.lookups = 0
+
+    def send(self, message: sms.Outgoing) -> sms.SendResult:
+        with self.lock:
+            self.sent.append(message)
+            result = self.outcomes.popleft() if self.outcomes else sms.SendResult(sms.ACCEPTED, status="queued")
+            if result.outcome == sms.ACCEPTED:
+                sid = result.sid or f"SM{len(self.sent):032d}"
+                result = sms.SendResult(sms.ACCEPTED, sid=sid, status=result.status or "queued")
+                self.accepted.append((sid, message))
+            return result
+
+    def find_sent(self, to: str, since: datetime, matches) -> str | None:
+        self.lookups += 1
+        return next((sid for sid, message in self.accepted if message.to == to and matches(message.body)), None)

@@ -1,0 +1,40 @@
+"""Wiring the dispatcher to this app: gateway, SMS text in the participant's language, URLs."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+from flask import Flask, current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from scheduler import sms
+from scheduler.dispatch import Dispatcher
+from web.database import get_db
+
+
+def compose_body(participant: dict, url: str) -> str:
+    """No name, no diagnosis, no study or drug: only that a questionnaire is waiting."""
+    with force_locale(participant["language"]):
+        return _("Your follow-up questionnaire is ready: %(link)s. Reply STOP to opt out.", link=url)
+
+
+def gateway(app: Flask) -> sms.Gateway:
+    if "sms_gateway" not in app.extensions:
+        app.extensions["sms_gateway"] = sms.make_gateway(app.config)
+    return app.extensions["sms_gateway"]
+
+
+def dispatcher(app: Flask) -> Dispatcher:
+    base = app.config["BASE_URL"].rstrip("/")
+    return Dispatcher(
+        gateway=gateway(app), protocol=app.extensions["protocol"], compose=compose_body,
+        link_url=lambda token: f"{base}/f/{token}",
+        status_callback=f"{base}/twilio/status" if gateway(app).name == "twilio" else None,
+        lease=timedelta(seconds=app.config["REMINDER_LEASE_SECONDS"]),
+    )
+
+
+def send_due(now: datetime) -> Counter:
+    """One pass, inside an app context (CLI command or scheduler tick)."""
+    return dispatcher(current_app._get_current_object()).send_due(get_db(), now)

@@ -1,0 +1,3 @@
+from web.webhooks.routes import bp
+
+__all__ = ["bp"]
