@@ -4,8 +4,8 @@ Prism answers with the spec's examples and rejects requests that break the spec 
 missing or malformed field, 415 for a wrong content type, 401 without Basic auth), so a test that
 gets through it shows the twilio client, as we drive it, sends what Twilio documents.
 
-Prism (npm @stoplight/prism-cli, pinned in package.json) runs from node_modules; the spec lives
-outside the repository, in ../shared/twilio/ (see its README).
+Prism (npm @stoplight/prism-cli, pinned in package.json) runs from node_modules; the spec is a
+copy of ../shared/twilio/ kept in tests/contracts/ (see its README).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SPEC = ROOT.parent / "shared" / "twilio" / "twilio_api_v2010.json"
+SPEC = ROOT / "tests" / "contracts" / "twilio_api_v2010.json"  # a copy of ../shared/twilio/
 PRISM = ROOT / "node_modules" / ".bin" / "prism"
 
 # Prism parses the 1.9 MB spec before it listens: about 2 s here; generous for a slow CI box.
