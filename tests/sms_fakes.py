@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from datetime import datetime
 
@@ -11,7 +12,8 @@ from scheduler import sms
 class RecordingGateway:
     name = "fake"
 
-    def __init__(self, outcomes=()):
+    def __init__(self, outcomes=(), latency: float = 0.0):
+        self.latency = latency  # seconds each send takes, like a network round trip
         self.sent: list[sms.Outgoing] = []
         self.outcomes = deque(outcomes)  # SendResults to answer with, in order; then ACCEPTED
         self.accepted: list[tuple[str, sms.Outgoing]] = []
@@ -19,6 +21,8 @@ class RecordingGateway:
         self.lookups = 0
 
     def send(self, message: sms.Outgoing) -> sms.SendResult:
+        if self.latency:
+            time.sleep(self.latency)
         with self.lock:
             self.sent.append(message)
             result = self.outcomes.popleft() if self.outcomes else sms.SendResult(sms.ACCEPTED, status="queued")

@@ -264,7 +264,9 @@ def test_two_passes_at_once_send_each_of_1000_reminders_exactly_once(trial, app)
             protocol, ["en"], study_id=f"C-{n:04d}", arm="AB"[n % 2], phone="+12025550101", timezone="UTC",
             language="en", procedure_date=PROCEDURE), actor="test", now=DAY1_SEND)
     db.close()
-    gateway = RecordingGateway()
+    # A send takes 3 ms, as a request to a provider would: outside any transaction, so the other
+    # pass gets the write lock in between (with instant sends one thread can starve the other).
+    gateway = RecordingGateway(latency=0.003)
     barrier = threading.Barrier(2)
     results = []
 
