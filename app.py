@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from flask import Flask
@@ -45,6 +45,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         # A pass that holds a reminder longer than this is presumed dead and its reminder is
         # recovered (scheduler/dispatch.py explains the crash window).
         REMINDER_LEASE_SECONDS=int(CLAIM_LEASE.total_seconds()),
+        # Staff sessions: signed out after this long without a request (shared ward computers),
+        # and at most after PERMANENT_SESSION_LIFETIME. Set FLASK_SESSION_COOKIE_SECURE=true
+        # behind HTTPS.
+        STAFF_IDLE_MINUTES=30,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
     )
     # Twilio's own variable names, as its documentation and tooling use them.
     app.config.update({name: os.environ.get(name) for name in TWILIO_VARIABLES})

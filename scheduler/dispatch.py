@@ -82,6 +82,14 @@ class Dispatcher:
             for reminder in claimed:
                 counts[self.process(db, reminder, now)] += 1
 
+    def send_now(self, db, participant_id: int, timepoint: str, now: datetime, *, requested_by: str) -> str:
+        """A reminder a nurse asks for: decided and sent at once by the same rules as any other
+        (so never to an opted-out number, and deferred in the participant's quiet hours)."""
+        with write(db):
+            reminder = rows.insert_requested(db, participant_id, timepoint, now=now, requested_by=requested_by,
+                                             runner=self.runner, claimed_at=self.clock())
+        return self.process(db, reminder, now, requested=True)
+
     def recover(self, db, now: datetime, counts: Counter) -> None:
         for reminder in rows.stale_claims(db, self.clock() - self.lease):
             in_doubt = messages.in_doubt_for(db, reminder["id"])
@@ -106,13 +114,13 @@ class Dispatcher:
                     rows.settle(db, reminder["id"], rows.PENDING, now, due_at=now)
                     counts["recovered_unsent"] += 1
 
-    def process(self, db, reminder: dict, now: datetime) -> str:
+    def process(self, db, reminder: dict, now: datetime, requested: bool = False) -> str:
         """Decide and, to send, commit the link and an in-doubt message row; then send."""
         with write(db):
             if not rows.keep_claim(db, reminder["id"], self.runner, self.clock()):
                 return "lost_claim"  # held too long and recovered by another pass: it is theirs now
             participant = participants.by_id(db, reminder["participant_id"])
-            decision = self.decide(db, reminder, participant, now)
+            decision = self.decide(db, reminder, participant, now, requested)
             if decision.action == policy.CANCEL:
                 rows.settle(db, reminder["id"], rows.CANCELLED, now, reason=decision.reason)
                 return "cancelled"
@@ -130,14 +138,15 @@ class Dispatcher:
         with write(db):
             return self._record(db, reminder, participant, message_id, result, now)
 
-    def decide(self, db, reminder: dict, participant: dict, now: datetime) -> policy.Decision:
+    def decide(self, db, reminder: dict, participant: dict, now: datetime, requested: bool = False) -> policy.Decision:
         window = participants.timepoint(db, reminder["participant_id"], reminder["timepoint"])
         return policy.decide(self.protocol.reminders, policy.Situation(
             now=now, zone=ZoneInfo(participant["timezone"]), closes_at=parse_utc(window["closes_at"]),
             withdrawn=participant["status"] != "active", opted_out=bool(participant["sms_opt_out"]),
             phone=participant["phone"], phone_problem=participant["phone_problem"],
             completed=window["completed_at"] is not None,
-            later_attempt_due=rows.later_attempt_due(db, reminder, now)))
+            # A nurse's request supersedes nothing and is superseded by nothing.
+            later_attempt_due=False if requested else rows.later_attempt_due(db, reminder, now)))
 
     def _record(self, db, reminder: dict, participant: dict, message_id: int, result: sms.SendResult,
                 now: datetime) -> str:

@@ -1,23 +1,36 @@
-"""Enrolling a participant: validate everything, then store participant, schedule and audit."""
+"""Enrolling a participant: validate everything, allocate the arm, then store participant,
+schedule, reminders and audit entries in one transaction. The web form and the CLI both come here.
+
+The arm comes either from the concealed stratified randomization list (services.allocation) or,
+for an arm allocated outside the app, from the caller with a reason. Either way it is final.
+"""
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, available_timezones
 
 import phonenumbers
 
 from questionnaires.protocol import Protocol
+from randomization import stratum_for
 from scheduler.reminders import plan
 from scheduler.schedule import schedule
-from storage import participants, reminders, write
+from storage import participants, randomization, reminders, write
 from storage.audit import record
 from storage.db import utc_iso
 
 STUDY_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_LANGUAGE = "en"
+# Procedure dates this far from today are more likely typos than plans: they need confirming.
+# Baseline is collected in the 30 days before the procedure; six months ahead is a long wait list.
+PLAUSIBLE_PAST_DAYS = 30
+PLAUSIBLE_FUTURE_DAYS = 180
+RANDOMIZED = "randomized"
+EXTERNAL = "external"
+MAX_REASON_LENGTH = 500
 
 
 class EnrollmentError(ValueError):
@@ -31,11 +44,17 @@ class EnrollmentError(ValueError):
 @dataclass(frozen=True)
 class Enrollment:
     study_id: str
-    arm: str
+    arm: str | None            # None: take the next allocation of the stratum
     phone: str | None
     timezone: str
     language: str
     procedure_date: date | None
+    punctures: int | None = None
+    allocation_reason: str | None = None
+
+    @property
+    def allocation(self) -> str:
+        return RANDOMIZED if self.arm is None else EXTERNAL
 
 
 def normalise_phone(raw: str) -> str:
@@ -49,15 +68,41 @@ def normalise_phone(raw: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def validate_enrollment(protocol: Protocol, languages: list[str], *, study_id: str, arm: str,
+def check_timezone(name: str | None) -> str:
+    if not name or name not in available_timezones():
+        raise ValueError(f"unknown IANA time zone {name!r} (e.g. Africa/Cairo, Europe/London)")
+    return name
+
+
+def validate_enrollment(protocol: Protocol, languages: list[str], *, study_id: str, arm: str | None,
                         phone: str | None, timezone: str | None, language: str | None,
-                        procedure_date: str | date | None) -> Enrollment:
+                        procedure_date: str | date | None, punctures: int | str | None = None,
+                        reason: str | None = None, require_reason: bool = False,
+                        today: date | None = None, confirm_date: bool = True) -> Enrollment:
+    """Every problem at once, by field. ``today`` and ``confirm_date=False`` turn on the check
+    that a procedure date far from today is confirmed."""
     errors: dict[str, str] = {}
     study_id = (study_id or "").strip()
     if not STUDY_ID_PATTERN.match(study_id):
         errors["study_id"] = "1-32 letters, digits, - or _, starting with a letter or digit"
-    if arm not in protocol.arm_codes:
+    arm = arm or None
+    if arm is not None and arm not in protocol.arm_codes:
         errors["arm"] = f"must be one of {', '.join(protocol.arm_codes)}"
+    reason = (reason or "").strip() or None
+    if arm is not None and require_reason and not reason:
+        errors["reason"] = "say why the arm was allocated outside the app"
+    if reason and len(reason) > MAX_REASON_LENGTH:
+        errors["reason"] = f"at most {MAX_REASON_LENGTH} characters"
+    clean_punctures = None
+    if punctures not in (None, ""):
+        try:
+            clean_punctures = int(punctures)
+            stratum_for(clean_punctures)
+        except (TypeError, ValueError):
+            errors["punctures"] = "the number of puncture points must be 1 to 6"
+            clean_punctures = None
+    elif arm is None:
+        errors["punctures"] = "needed to randomize: the number of puncture points, 1 to 6"
     clean_phone = None
     if phone:
         try:
@@ -65,8 +110,10 @@ def validate_enrollment(protocol: Protocol, languages: list[str], *, study_id: s
         except ValueError as exc:
             errors["phone"] = str(exc)
     timezone = timezone or DEFAULT_TIMEZONE
-    if timezone not in available_timezones():
-        errors["timezone"] = f"unknown IANA time zone {timezone!r} (e.g. Africa/Cairo, Europe/London)"
+    try:
+        check_timezone(timezone)
+    except ValueError as exc:
+        errors["timezone"] = str(exc)
     language = language or DEFAULT_LANGUAGE
     if language not in languages:
         errors["language"] = f"must be one of {', '.join(languages)}"
@@ -78,36 +125,61 @@ def validate_enrollment(protocol: Protocol, languages: list[str], *, study_id: s
             clean_date = date.fromisoformat(procedure_date)
         except ValueError:
             errors["procedure_date"] = "must be a date written YYYY-MM-DD"
+    if clean_date and today and not confirm_date:
+        if clean_date < today - timedelta(days=PLAUSIBLE_PAST_DAYS):
+            errors["procedure_date"] = (f"{clean_date:%d %b %Y} is more than {PLAUSIBLE_PAST_DAYS} days ago: "
+                                        "confirm it if it is right")
+        elif clean_date > today + timedelta(days=PLAUSIBLE_FUTURE_DAYS):
+            errors["procedure_date"] = (f"{clean_date:%d %b %Y} is more than {PLAUSIBLE_FUTURE_DAYS} days ahead: "
+                                        "confirm it if it is right")
     if errors:
         raise EnrollmentError(errors)
-    return Enrollment(study_id, arm, clean_phone, timezone, language, clean_date)
+    return Enrollment(study_id, arm, clean_phone, timezone, language, clean_date, clean_punctures, reason)
 
 
-def enroll(db, protocol: Protocol, enrollment: Enrollment, *, actor: str, now: datetime) -> int:
-    """Store the participant and, when the procedure date is known, every timepoint window."""
+def enroll(db, protocol: Protocol, enrollment: Enrollment, *, actor: str, now: datetime) -> dict:
+    """Allocate, store and schedule; returns the participant row. Nothing is stored on error."""
     with write(db):
         if participants.by_study_id(db, enrollment.study_id):
             raise EnrollmentError({"study_id": f"{enrollment.study_id} is already enrolled"})
-        row = asdict(enrollment)
-        row["procedure_date"] = enrollment.procedure_date.isoformat() if enrollment.procedure_date else None
-        row.update(enrolled_at=utc_iso(now), enrolled_by=actor)
+        stratum = stratum_for(enrollment.punctures) if enrollment.punctures is not None else None
+        arm = enrollment.arm
+        allocation = None
+        if arm is None:
+            allocation = randomization.peek_next(db, stratum)
+            if allocation is None:
+                raise EnrollmentError({"punctures": f"the randomization list for stratum {stratum} is used up "
+                                                    "(or was never generated): an administrator must generate one"})
+            arm = allocation["arm"]
+        row = {
+            "study_id": enrollment.study_id, "arm": arm, "phone": enrollment.phone,
+            "timezone": enrollment.timezone, "language": enrollment.language,
+            "procedure_date": enrollment.procedure_date.isoformat() if enrollment.procedure_date else None,
+            "punctures": enrollment.punctures, "stratum": stratum, "allocation": enrollment.allocation,
+            "allocation_reason": enrollment.allocation_reason,
+            "enrolled_at": utc_iso(now), "enrolled_by": actor,
+        }
         participant_id = participants.insert(db, row)
+        if allocation is not None:
+            randomization.assign(db, allocation["id"], participant_id, now)
         if enrollment.procedure_date is not None:
-            zone = _zone(enrollment.timezone)
-            windows = schedule(protocol, enrollment.procedure_date, zone)
-            participants.insert_timepoints(db, participant_id, windows)
-            for timepoint, window in zip(protocol.timepoints, windows):
-                if timepoint.remind:
-                    planned = plan(protocol.reminders, window.opens_at, window.closes_at, zone)
-                    reminders.insert_planned(db, participant_id, timepoint.id, planned, now)
+            schedule_participant(db, protocol, participant_id, enrollment.procedure_date,
+                                 ZoneInfo(enrollment.timezone), now)
         audited = {key: value for key, value in row.items() if key != "phone"}
         record(db, at=now, actor=actor, action="enroll", entity="participant",
                entity_id=enrollment.study_id, after=audited | {"phone_set": bool(enrollment.phone)})
-    return participant_id
+        record(db, at=now, actor=actor, action="allocate", entity="participant", entity_id=enrollment.study_id,
+               after={"arm": arm, "allocation": enrollment.allocation, "stratum": stratum,
+                      "list_position": allocation["position"] if allocation else None},
+               reason=enrollment.allocation_reason)
+        return participants.by_id(db, participant_id)
 
 
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except ZoneInfoNotFoundError:  # validated above; kept for rows written by older code
-        raise EnrollmentError({"timezone": f"unknown IANA time zone {name!r}"}) from None
+def schedule_participant(db, protocol: Protocol, participant_id: int, procedure_date: date, zone: ZoneInfo,
+                         now: datetime) -> None:
+    windows = schedule(protocol, procedure_date, zone)
+    participants.insert_timepoints(db, participant_id, windows)
+    for timepoint, window in zip(protocol.timepoints, windows):
+        if timepoint.remind:
+            planned = plan(protocol.reminders, window.opens_at, window.closes_at, zone)
+            reminders.insert_planned(db, participant_id, timepoint.id, planned, now)

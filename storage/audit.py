@@ -33,3 +33,22 @@ def entries(db: sqlite_utils.Database, entity: str | None = None, entity_id: Any
         where.append("entity_id = ?")
         params.append(str(entity_id))
     return list(db["audit_log"].rows_where(" AND ".join(where) or None, params, order_by="id"))
+
+
+def search(db: sqlite_utils.Database, *, actor: str | None = None, action: str | None = None,
+           entity_id: str | None = None, since: datetime | None = None, until: datetime | None = None,
+           limit: int = 200) -> list[dict]:
+    """Newest first, filtered; ``until`` is exclusive."""
+    where, params = [], []
+    for column, value in (("actor", actor), ("action", action), ("entity_id", entity_id)):
+        if value:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if since:
+        where.append("at >= ?")
+        params.append(utc_iso(since))
+    if until:
+        where.append("at < ?")
+        params.append(utc_iso(until))
+    clause = ("WHERE " + " AND ".join(where)) if where else ""
+    return list(db.query(f"SELECT * FROM audit_log {clause} ORDER BY id DESC LIMIT ?", [*params, limit]))

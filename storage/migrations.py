@@ -138,3 +138,70 @@ def m002_reminders_and_messages(db: sqlite_utils.Database) -> None:
         CREATE UNIQUE INDEX messages_inbound_sid ON messages (sid) WHERE direction = 'inbound';
         CREATE INDEX messages_participant ON messages (participant_id)
         """)
+
+
+@MIGRATIONS()
+def m003_staff_randomization_contacts(db: sqlite_utils.Database) -> None:
+    _statements(db, """
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            password_hash TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('nurse', 'investigator', 'admin')),
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE login_attempts (
+            id INTEGER PRIMARY KEY,
+            email TEXT NOT NULL COLLATE NOCASE,
+            ip TEXT,
+            at TEXT NOT NULL,
+            success INTEGER NOT NULL
+        );
+        CREATE INDEX login_attempts_recent ON login_attempts (email, at);
+        CREATE TABLE randomization_lists (
+            id INTEGER PRIMARY KEY,
+            seed TEXT NOT NULL,
+            per_stratum INTEGER NOT NULL,
+            block_sizes TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL
+        );
+        CREATE TABLE allocations (
+            id INTEGER PRIMARY KEY,
+            list_id INTEGER NOT NULL REFERENCES randomization_lists(id),
+            stratum TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            arm TEXT NOT NULL,
+            block INTEGER NOT NULL,
+            block_size INTEGER NOT NULL,
+            participant_id INTEGER UNIQUE REFERENCES participants(id),
+            allocated_at TEXT,
+            UNIQUE (list_id, stratum, position)
+        );
+        CREATE INDEX allocations_next ON allocations (stratum, participant_id, list_id, position);
+        ALTER TABLE participants ADD COLUMN punctures INTEGER;
+        ALTER TABLE participants ADD COLUMN stratum TEXT;
+        ALTER TABLE participants ADD COLUMN allocation TEXT NOT NULL DEFAULT 'external';
+        ALTER TABLE participants ADD COLUMN allocation_reason TEXT;
+        ALTER TABLE participants ADD COLUMN withdrawn_at TEXT;
+        ALTER TABLE participants ADD COLUMN withdrawal_reason TEXT;
+        ALTER TABLE reminders ADD COLUMN requested_by TEXT;
+        CREATE TABLE contacts (
+            id INTEGER PRIMARY KEY,
+            participant_id INTEGER NOT NULL REFERENCES participants(id),
+            at TEXT NOT NULL,
+            by_user TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            timepoint TEXT,
+            note TEXT
+        )
+        """)
+    _append_only(db, "contacts")
+    # An allocation is final: once a row is used it can never change hands, and no row goes.
+    db.execute("CREATE TRIGGER allocations_final BEFORE UPDATE ON allocations "
+               "WHEN OLD.participant_id IS NOT NULL "
+               "BEGIN SELECT RAISE(ABORT, 'an allocation is final'); END")
+    db.execute("CREATE TRIGGER allocations_no_delete BEFORE DELETE ON allocations "
+               "BEGIN SELECT RAISE(ABORT, 'an allocation is final'); END")

@@ -80,3 +80,32 @@ def later_attempt_due(db: sqlite_utils.Database, reminder: dict, now: datetime) 
 
 def for_participant(db: sqlite_utils.Database, participant_id: int) -> list[dict]:
     return list(db["reminders"].rows_where("participant_id = ?", [participant_id], order_by="planned_at, id"))
+
+
+def pending_for(db: sqlite_utils.Database, participant_id: int, timepoint: str) -> list[dict]:
+    return list(db["reminders"].rows_where("participant_id = ? AND timepoint = ? AND status = 'pending'",
+                                           [participant_id, timepoint], order_by="attempt"))
+
+
+def replan(db: sqlite_utils.Database, reminder_id: int, at: datetime, now: datetime) -> None:
+    db.execute("UPDATE reminders SET planned_at = ?, due_at = ?, updated_at = ? WHERE id = ? AND status = 'pending'",
+               [utc_iso(at), utc_iso(at), utc_iso(now), reminder_id])
+
+
+def cancel_pending(db: sqlite_utils.Database, participant_id: int, reason: str, now: datetime) -> int:
+    cursor = db.execute("UPDATE reminders SET status = 'cancelled', reason = ?, updated_at = ? "
+                        "WHERE participant_id = ? AND status = 'pending'", [reason, utc_iso(now), participant_id])
+    return cursor.rowcount
+
+
+def insert_requested(db: sqlite_utils.Database, participant_id: int, timepoint: str, *, now: datetime,
+                     requested_by: str, runner: str, claimed_at: datetime) -> dict:
+    """A reminder a nurse asked for now, inserted already claimed by the pass that will send it."""
+    attempt = db.execute("SELECT COALESCE(MAX(attempt), 0) + 1 FROM reminders WHERE participant_id = ? AND timepoint = ?",
+                         [participant_id, timepoint]).fetchone()[0]
+    stamp = utc_iso(now)
+    reminder_id = db["reminders"].insert({
+        "participant_id": participant_id, "timepoint": timepoint, "attempt": attempt, "planned_at": stamp,
+        "due_at": stamp, "status": SENDING, "claimed_by": runner, "claimed_at": utc_iso(claimed_at),
+        "updated_at": stamp, "requested_by": requested_by}).last_pk
+    return next(db["reminders"].rows_where("id = ?", [reminder_id]))

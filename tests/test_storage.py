@@ -7,6 +7,8 @@ import pytest
 
 from storage import MIGRATIONS, init_db, open_db
 
+ALL_MIGRATIONS = ["m001_initial", "m002_reminders_and_messages", "m003_staff_randomization_contacts"]
+
 
 def test_connection_pragmas(fresh_db):
     pragma = lambda name: fresh_db.execute(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
@@ -19,14 +21,14 @@ def test_migrations_apply_once(db_path):
     assert init_db(db_path) == []
     db = open_db(db_path)
     try:
-        assert [m.name for m in MIGRATIONS.applied(db)] == ["m001_initial", "m002_reminders_and_messages"]
+        assert [m.name for m in MIGRATIONS.applied(db)] == ALL_MIGRATIONS
         assert {"participants", "timepoints", "responses", "link_tokens", "audit_log"} <= set(db.table_names())
     finally:
         db.close()
 
 
 def test_fresh_file_gets_every_migration(tmp_path):
-    assert init_db(tmp_path / "sub" / "new.sqlite3") == ["m001_initial", "m002_reminders_and_messages"]
+    assert init_db(tmp_path / "sub" / "new.sqlite3") == ALL_MIGRATIONS
 
 
 @pytest.mark.parametrize("table", ["responses", "audit_log"])

@@ -4,9 +4,15 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
 from web import cli, compression, database, errors, i18n, security
+from web.auth import bp as auth_bp
 from web.patient import bp as patient_bp
+from web.staff import bp as staff_bp
 from web.webhooks import bp as webhooks_bp
+
+csrf = CSRFProtect()
 
 
 def init_app(app: Flask) -> None:
@@ -17,6 +23,16 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     app.register_blueprint(patient_bp)
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(staff_bp)
+    # Every POST carries a CSRF token, except where authority is not an ambient cookie: patient
+    # forms (the unguessable link in the path) and Twilio's webhooks (a signature per request).
+    csrf.init_app(app)
+    csrf.exempt(patient_bp)
+    csrf.exempt(webhooks_bp)
+    app.register_error_handler(CSRFError, lambda error: errors.message_page(
+        400, "This form has expired", "The form was open too long, or did not come from this site, so "
+                                      "nothing was changed. Please go back, reload the page and try again."))
     if app.config.get("BEHIND_PROXY"):
         # Trust one proxy's X-Forwarded-* so request.url is the URL Twilio signed.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)

@@ -11,14 +11,15 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from services import enrollment, links
-from storage import init_db, messages
+from services import accounts, allocation, enrollment, links
+from storage import init_db, messages, randomization
 from storage.db import parse_utc
 from web.context import now, protocol
 from web import reminders
 from web.database import get_db
 
 CLI_ACTOR = "cli"
+CLI_EXTERNAL_REASON = "entered at the command line"
 
 
 def patient_url(token: str) -> str:
@@ -40,27 +41,38 @@ def init_db_command() -> None:
 @click.command("enroll")
 @with_appcontext
 @click.argument("study_id")
-@click.option("--arm", required=True, help="Allocated arm, e.g. A (fluoroscopy) or B (CT).")
+@click.option("--arm", default=None, help="An arm allocated outside the app, e.g. A (fluoroscopy) or B (CT). "
+                                          "Leave out to randomize (needs --punctures).")
+@click.option("--punctures", type=int, default=None, help="Number of puncture points, 1-6 (the stratum).")
+@click.option("--reason", default=None, help="Why the arm was allocated outside the app.")
 @click.option("--phone", default=None, help="Mobile number in E.164, e.g. +201001234567.")
 @click.option("--procedure-date", default=None, help="Procedure date, YYYY-MM-DD.")
+@click.option("--confirm-date", is_flag=True, help="The procedure date is right although it is far from today.")
 @click.option("--timezone", default=enrollment.DEFAULT_TIMEZONE, show_default=True,
               help="Participant's IANA time zone, e.g. Africa/Cairo.")
 @click.option("--language", default=enrollment.DEFAULT_LANGUAGE, show_default=True,
               help="Language of the participant's pages and SMS.")
-def enroll_command(study_id, arm, phone, procedure_date, timezone, language) -> None:
-    """Enroll a participant with an arm allocated outside the app, and schedule follow-up.
+def enroll_command(study_id, arm, punctures, reason, phone, procedure_date, confirm_date, timezone, language) -> None:
+    """Enroll a participant, randomized (--punctures) or with an arm allocated outside (--arm),
+    and schedule follow-up. Same code path as the staff enrollment page.
 
-    Example: flask --app app enroll P-001 --arm A --phone +201001234567 --procedure-date 2026-12-01 --timezone Africa/Cairo
+    Example: flask --app app enroll P-001 --punctures 2 --phone +201001234567 --procedure-date 2026-12-01 --timezone Africa/Cairo
     """
     try:
         clean = enrollment.validate_enrollment(
             protocol(), current_app.config["LANGUAGES"], study_id=study_id, arm=arm, phone=phone,
-            timezone=timezone, language=language, procedure_date=procedure_date)
-        enrollment.enroll(get_db(), protocol(), clean, actor=CLI_ACTOR, now=now())
+            timezone=timezone, language=language, procedure_date=procedure_date, punctures=punctures,
+            reason=reason or (CLI_EXTERNAL_REASON if arm else None), today=now().date(),
+            confirm_date=confirm_date)
+        participant = enrollment.enroll(get_db(), protocol(), clean, actor=CLI_ACTOR, now=now())
     except enrollment.EnrollmentError as exc:
-        raise click.ClickException("; ".join(f"--{f.replace('_', '-')}: {m}" if f != "study_id"
-                                             else f"STUDY_ID: {m}" for f, m in exc.errors.items()))
-    click.echo(f"Enrolled {clean.study_id} in arm {clean.arm}.")
+        raise click.ClickException("; ".join(_option_name(f) + f": {m}" for f, m in exc.errors.items()))
+    how = "randomized to" if clean.arm is None else "enrolled in"
+    click.echo(f"{clean.study_id} {how} arm {participant['arm']}.")
+
+
+def _option_name(field: str) -> str:
+    return "STUDY_ID" if field == "study_id" else "--" + field.replace("_", "-")
 
 
 @click.command("link")
@@ -87,11 +99,16 @@ def link_command(study_id: str, timepoint: str) -> None:
 # Phone numbers from the ranges regulators reserve for drama and testing (UK Ofcom 07700
 # 900xxx is refused by libphonenumber as unassigned, so a US 555-01xx number is used).
 DEMO_PARTICIPANTS = (
-    # (study id, arm, phone, procedure date relative to today in days, timepoints to print links for)
-    ("DEMO-001", "A", "+12025550101", 0, ("baseline",)),
-    ("DEMO-002", "B", "+12025550102", -1, ("day1",)),
-    ("DEMO-003", "A", "+12025550103", -30, ("month1",)),
+    # (study id, puncture points, phone, procedure date relative to today in days, timepoints to print links for)
+    ("DEMO-001", 2, "+12025550101", 0, ("baseline",)),
+    ("DEMO-002", 3, "+12025550102", -1, ("day1",)),
+    ("DEMO-003", 5, "+12025550103", -30, ("month1",)),
 )
+# Demo staff accounts; their passwords are printed by `demo` (never do this in a real trial).
+DEMO_STAFF = (("nurse@demo.example", "nurse"), ("investigator@demo.example", "investigator"),
+              ("admin@demo.example", "admin"))
+DEMO_PASSWORD = "demo-password-123"
+DEMO_SEED = 20260302
 
 
 @click.command("demo")
@@ -103,13 +120,24 @@ def demo_command() -> None:
     Example: flask --app app demo
     """
     init_db(current_app.config["DATABASE"])
+    db = get_db()
+    if not randomization.has_list(db):
+        allocation.generate_list(db, seed=DEMO_SEED, per_stratum=100, actor=CLI_ACTOR, now=now())
+    base = current_app.config["BASE_URL"].rstrip("/")
+    click.echo(f"Staff pages: {base}/staff/ (password {DEMO_PASSWORD} for each of: "
+               + ", ".join(email for email, _ in DEMO_STAFF) + ")")
+    for email, role in DEMO_STAFF:
+        try:
+            accounts.create_user(db, email=email, password=DEMO_PASSWORD, role=role, actor=CLI_ACTOR, now=now())
+        except accounts.AccountError:
+            pass  # created by an earlier run
     today = now().date()
     click.echo("Demo trial: open a link on a phone (or a narrow browser window).")
-    for study_id, arm, phone, days, timepoints in DEMO_PARTICIPANTS:
+    for study_id, punctures, phone, days, timepoints in DEMO_PARTICIPANTS:
         procedure = today + timedelta(days=days)
         try:
             clean = enrollment.validate_enrollment(
-                protocol(), current_app.config["LANGUAGES"], study_id=study_id, arm=arm,
+                protocol(), current_app.config["LANGUAGES"], study_id=study_id, arm=None, punctures=punctures,
                 phone=phone, timezone="UTC", language="en", procedure_date=procedure)
             enrollment.enroll(get_db(), protocol(), clean, actor=CLI_ACTOR, now=now())
         except enrollment.EnrollmentError as exc:
@@ -198,6 +226,60 @@ def messages_list_command(as_json: bool) -> None:
                    f"{row['sid'] or ''}\n    {row['body']}")
 
 
+users_cli = AppGroup("users", help="Staff accounts.")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(accounts.ROLES), help="nurse, investigator or admin.")
+def users_create_command(email: str, role: str) -> None:
+    """Create a staff account. The password is asked for (or read from stdin), never an argument.
+
+    Example: flask --app app users create nurse@hospital.example --role nurse
+    """
+    stdin = click.get_text_stream("stdin")
+    if stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = stdin.readline().rstrip("\r\n")
+    try:
+        accounts.create_user(get_db(), email=email, password=password, role=role, actor=CLI_ACTOR, now=now())
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"Created {email.strip().lower()} ({role}).")
+
+
+randomization_cli = AppGroup("randomization", help="The concealed stratified randomization list.")
+
+
+@randomization_cli.command("generate")
+@click.option("--seed", type=int, default=None, help="Seed to record (default: a random 63-bit seed).")
+@click.option("--per-stratum", type=click.IntRange(1, 100_000), default=allocation.DEFAULT_PER_STRATUM,
+              show_default=True, help="Allocations per stratum (whole blocks, so a few more).")
+def randomization_generate_command(seed: int | None, per_stratum: int) -> None:
+    """Generate the allocation list up front (blocks of 2 or 4 within strata 1-2, 3-4, 5-6 punctures).
+
+    Prints the seed to keep with the trial master file; the list itself is never shown.
+    Example: flask --app app randomization generate --per-stratum 500
+    """
+    list_id, used_seed = allocation.generate_list(get_db(), seed=seed, per_stratum=per_stratum,
+                                                  actor=CLI_ACTOR, now=now())
+    click.echo(f"Randomization list {list_id} generated with seed {used_seed}.")
+
+
+@randomization_cli.command("status")
+def randomization_status_command() -> None:
+    """How many allocations each stratum has used and has left (never which arm comes next).
+
+    Example: flask --app app randomization status
+    """
+    counts = randomization.remaining(get_db())
+    if not counts:
+        raise click.ClickException("no randomization list: run `flask --app app randomization generate`")
+    for stratum, row in counts.items():
+        click.echo(f"stratum {stratum}: {row['used']} used, {row['unused']} left")
+
+
 def _parse_instant(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
@@ -211,5 +293,5 @@ def _parse_instant(text: str) -> datetime:
 
 def init_app(app: Flask) -> None:
     for command in (init_db_command, enroll_command, link_command, demo_command, reminders_cli,
-                    scheduler_command, messages_cli):
+                    scheduler_command, messages_cli, users_cli, randomization_cli):
         app.cli.add_command(command)

@@ -1,0 +1,153 @@
+"""What nurses do to a participant: fix contact details, opt out or in, withdraw, log a call.
+
+Every change is audited with who, when, before and after.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from questionnaires.protocol import Protocol
+from scheduler.reminders import plan
+from scheduler.schedule import window_for
+from services.enrollment import check_timezone, normalise_phone
+from storage import participants, reminders, write
+from storage import contacts as contact_log
+from storage.audit import record
+from storage.db import utc_iso
+
+CONTACT_KINDS = ("call", "sms", "in_person", "email")
+CONTACT_OUTCOMES = ("reached", "no_answer", "voicemail", "wrong_number", "will_complete", "declined", "other")
+MAX_NOTE_LENGTH = 1000
+MAX_REASON_LENGTH = 500
+
+
+class AdminError(ValueError):
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
+
+
+def _participant(db, study_id: str) -> dict:
+    participant = participants.by_study_id(db, study_id)
+    if participant is None:
+        raise LookupError(study_id)
+    return participant
+
+
+def update_contact(db, protocol: Protocol, languages: list[str], study_id: str, *, phone: str | None,
+                   timezone: str, language: str, actor: str, now: datetime) -> dict:
+    """Change phone, time zone and language; a new time zone moves the open windows and the
+    reminders still pending to the new local days. Returns the fields that changed."""
+    errors: dict[str, str] = {}
+    clean_phone = None
+    if phone:
+        try:
+            clean_phone = normalise_phone(phone)
+        except ValueError as exc:
+            errors["phone"] = str(exc)
+    try:
+        check_timezone(timezone)
+    except ValueError as exc:
+        errors["timezone"] = str(exc)
+    if language not in languages:
+        errors["language"] = f"must be one of {', '.join(languages)}"
+    if errors:
+        raise AdminError(errors)
+    with write(db):
+        participant = _participant(db, study_id)
+        after = {"phone": clean_phone, "timezone": timezone, "language": language}
+        changed = {key: value for key, value in after.items() if participant[key] != value}
+        if not changed:
+            return {}
+        sets = dict(changed)
+        if "phone" in changed:
+            sets["phone_problem"] = None  # a new number gets a fresh chance
+        db["participants"].update(participant["id"], sets)
+        if "timezone" in changed and participant["procedure_date"]:
+            _reschedule(db, protocol, participant, ZoneInfo(timezone), now)
+        record(db, at=now, actor=actor, action="update_contact", entity="participant", entity_id=study_id,
+               before={key: _masked(key, participant[key]) for key in changed},
+               after={key: _masked(key, value) for key, value in changed.items()})
+    return changed
+
+
+def _masked(key: str, value):
+    # The audit log records that a number changed and its last digits, not the number itself.
+    return f"…{value[-2:]}" if key == "phone" and value else value
+
+
+def _reschedule(db, protocol: Protocol, participant: dict, zone: ZoneInfo, now: datetime) -> None:
+    procedure = date.fromisoformat(participant["procedure_date"])
+    for row in participants.timepoints(db, participant["id"]):
+        if row["completed_at"]:
+            continue
+        timepoint = protocol.timepoint(row["timepoint"])
+        window = window_for(timepoint, procedure, zone)
+        db.execute("UPDATE timepoints SET opens_at = ?, closes_at = ? WHERE id = ?",
+                   [utc_iso(window.opens_at), utc_iso(window.closes_at), row["id"]])
+        db.execute("UPDATE link_tokens SET expires_at = ? WHERE participant_id = ? AND timepoint = ?",
+                   [utc_iso(window.closes_at), participant["id"], row["timepoint"]])
+        planned = {p.attempt: p.at for p in plan(protocol.reminders, window.opens_at, window.closes_at, zone)}
+        for reminder in reminders.pending_for(db, participant["id"], row["timepoint"]):
+            if reminder["requested_by"]:
+                continue  # a nurse's "send now" stays as asked
+            at = planned.get(reminder["attempt"])
+            if at is None:
+                reminders.settle(db, reminder["id"], reminders.CANCELLED, now, reason="rescheduled")
+            else:
+                reminders.replan(db, reminder["id"], at, now)
+
+
+def set_sms_opt_out(db, study_id: str, opted_out: bool, *, actor: str, now: datetime, reason: str) -> bool:
+    with write(db):
+        participant = _participant(db, study_id)
+        if not participants.set_opt_out(db, participant["id"], opted_out):
+            return False
+        record(db, at=now, actor=actor, action="sms_opt_out" if opted_out else "sms_opt_in", entity="participant",
+               entity_id=study_id, before={"sms_opt_out": int(not opted_out)}, after={"sms_opt_out": int(opted_out)},
+               reason=reason)
+    return True
+
+
+def withdraw(db, study_id: str, *, reason: str, actor: str, now: datetime) -> None:
+    """Stop all contact and keep every answer given so far."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise AdminError({"reason": "say why the participant is withdrawn"})
+    if len(reason) > MAX_REASON_LENGTH:
+        raise AdminError({"reason": f"at most {MAX_REASON_LENGTH} characters"})
+    with write(db):
+        participant = _participant(db, study_id)
+        if participant["status"] == "withdrawn":
+            raise AdminError({"reason": f"{study_id} was already withdrawn"})
+        db["participants"].update(participant["id"], {"status": "withdrawn", "withdrawn_at": utc_iso(now),
+                                                      "withdrawal_reason": reason})
+        cancelled = reminders.cancel_pending(db, participant["id"], "withdrawn", now)
+        record(db, at=now, actor=actor, action="withdraw", entity="participant", entity_id=study_id,
+               before={"status": participant["status"]}, after={"status": "withdrawn", "reminders_cancelled": cancelled},
+               reason=reason)
+
+
+def log_contact(db, protocol: Protocol, study_id: str, *, kind: str, outcome: str, timepoint: str | None,
+                note: str | None, actor: str, now: datetime) -> int:
+    errors: dict[str, str] = {}
+    if kind not in CONTACT_KINDS:
+        errors["kind"] = f"one of {', '.join(CONTACT_KINDS)}"
+    if outcome not in CONTACT_OUTCOMES:
+        errors["outcome"] = f"one of {', '.join(CONTACT_OUTCOMES)}"
+    timepoint = timepoint or None
+    if timepoint is not None and protocol.timepoint(timepoint) is None:
+        errors["timepoint"] = "not a timepoint of this protocol"
+    note = (note or "").strip() or None
+    if note and len(note) > MAX_NOTE_LENGTH:
+        errors["note"] = f"at most {MAX_NOTE_LENGTH} characters"
+    if errors:
+        raise AdminError(errors)
+    with write(db):
+        participant = _participant(db, study_id)
+        contact_id = contact_log.insert(db, participant_id=participant["id"], at=now, by_user=actor, kind=kind,
+                                        outcome=outcome, timepoint=timepoint, note=note)
+        record(db, at=now, actor=actor, action="log_contact", entity="participant", entity_id=study_id,
+               after={"kind": kind, "outcome": outcome, "timepoint": timepoint})
+    return contact_id

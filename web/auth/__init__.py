@@ -1,0 +1,3 @@
+from web.auth.routes import bp
+
+__all__ = ["bp"]

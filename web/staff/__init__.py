@@ -1,0 +1,3 @@
+from web.staff.routes import bp
+
+__all__ = ["bp"]
