@@ -26,7 +26,14 @@ FAILURE_WINDOW = timedelta(minutes=15)
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("not a real password: evens out the time of a login for no account")
+_dummy_hashes: dict[int, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash made with the current hasher's cost, to verify against when there is no account."""
+    if id(_hasher) not in _dummy_hashes:
+        _dummy_hashes[id(_hasher)] = _hasher.hash("not a real password: evens out the time of a login")
+    return _dummy_hashes[id(_hasher)]
 
 OK = "ok"
 WRONG = "wrong"
@@ -67,7 +74,7 @@ def authenticate(db, *, email: str, password: str, ip: str | None, now: datetime
             users.record_attempt(db, email=email, ip=ip, now=now, success=False)
         return Login(LIMITED)
     user = users.by_email(db, email)
-    valid = _verify(user["password_hash"] if user else _DUMMY_HASH, password or "")
+    valid = _verify(user["password_hash"] if user else _dummy_hash(), password or "")
     valid = valid and user is not None and bool(user["active"])
     with write(db):
         users.record_attempt(db, email=email, ip=ip, now=now, success=valid)

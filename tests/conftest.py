@@ -96,3 +96,13 @@ class Trial:
 @pytest.fixture
 def trial(app, clock) -> Trial:
     return Trial(app, clock)
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch):
+    """Argon2id at production cost takes ~0.15 s a hash; tests need its behaviour, not its cost."""
+    from argon2 import PasswordHasher
+
+    from services import accounts
+
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))

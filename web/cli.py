@@ -5,6 +5,7 @@ The database is FLASK_DATABASE (default: instance/spine-pro.sqlite3).
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date, datetime, timedelta, timezone
 
 import click
@@ -237,11 +238,10 @@ def users_create_command(email: str, role: str) -> None:
 
     Example: flask --app app users create nurse@hospital.example --role nurse
     """
-    stdin = click.get_text_stream("stdin")
-    if stdin.isatty():
+    if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
-        password = stdin.readline().rstrip("\r\n")
+        password = sys.stdin.readline().rstrip("\r\n")
     try:
         accounts.create_user(get_db(), email=email, password=password, role=role, actor=CLI_ACTOR, now=now())
     except accounts.AccountError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.fields import IntegerField
 
 from services.participant_admin import CONTACT_KINDS, CONTACT_OUTCOMES
@@ -17,11 +17,11 @@ def _choices(values, labels=None):
 
 class EnrollForm(FlaskForm):
     study_id = StringField("Study ID", validators=[DataRequired(), Length(max=32)])
-    punctures = IntegerField("Number of puncture points", validators=[DataRequired(), NumberRange(1, 6)])
+    punctures = IntegerField("Number of puncture points", validators=[InputRequired(), NumberRange(1, 6)])
     phone = StringField("Mobile phone (with country code)", validators=[Optional(), Length(max=32)])
     timezone = StringField("Time zone", default="UTC", validators=[DataRequired(), Length(max=64)])
     language = SelectField("Language", validate_choice=False)
-    procedure_date = DateField("Procedure date", validators=[DataRequired()])
+    procedure_date = DateField("Procedure date", validators=[InputRequired()])  # keeps "Not a valid date"
     confirm_date = BooleanField("The procedure date is right, although it is far from today")
     allocation = RadioField("Arm", default="randomize", validate_choice=False,
                             choices=[SelectChoice("randomize", "Randomize now"),
