@@ -17,6 +17,7 @@ from storage import init_db, messages, randomization
 from storage.db import parse_utc
 from web.context import now, protocol
 from web import reminders
+from web import report as report_view
 from web.database import get_db
 
 CLI_ACTOR = "cli"
@@ -227,6 +228,27 @@ def messages_list_command(as_json: bool) -> None:
                    f"{row['sid'] or ''}\n    {row['body']}")
 
 
+@click.command("report")
+@with_appcontext
+@click.option("--format", "kind", type=click.Choice(["json", "html"]), default="json", show_default=True,
+              help="JSON (the contract for scripts) or an HTML document for print.")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file instead of standard output.")
+def report_command(kind: str, output: str | None) -> None:
+    """The per-arm comparison report (Tables 3, 5, 6 and Fig. 4 of the reference trial).
+
+    Example: flask --app app report --format html --output report.html
+    """
+    data, observations = report_view.build()
+    text = report_view.as_json(data) if kind == "json" else report_view.as_html(data, observations)
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        click.echo(f"Report written to {output}.", err=True)
+    else:
+        click.echo(text)
+
+
 users_cli = AppGroup("users", help="Staff accounts.")
 
 
@@ -293,5 +315,5 @@ def _parse_instant(text: str) -> datetime:
 
 def init_app(app: Flask) -> None:
     for command in (init_db_command, enroll_command, link_command, demo_command, reminders_cli,
-                    scheduler_command, messages_cli, users_cli, randomization_cli):
+                    scheduler_command, messages_cli, users_cli, randomization_cli, report_command):
         app.cli.add_command(command)

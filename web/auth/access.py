@@ -12,10 +12,11 @@ from web.context import now
 from web.database import get_db
 from web.errors import message_page
 
-# Roles allowed on each kind of page. Nurses follow participants up; investigators also enroll;
-# admins also read the audit log.
+# Roles allowed on each kind of page. Nurses follow participants up; investigators also enroll
+# and read the comparison report; admins also read the audit log.
 FOLLOW_UP = ("nurse", "investigator", "admin")
 ENROLL = ("investigator", "admin")
+REPORTS = ("investigator", "admin")
 AUDIT = ("admin",)
 
 

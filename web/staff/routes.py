@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import segno
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 
 from scheduler import followup
 from services import board, enrollment, links, participant_admin
@@ -18,7 +18,8 @@ from storage import contacts, participants
 from storage.audit import search as audit_search
 from storage.db import parse_utc
 from web import reminders
-from web.auth.access import AUDIT, ENROLL, FOLLOW_UP, current_user, requires
+from web import report as report_view
+from web.auth.access import AUDIT, ENROLL, FOLLOW_UP, REPORTS, current_user, requires
 from web.context import now, protocol
 from web.database import get_db
 from web.staff import forms
@@ -140,7 +141,8 @@ def show_link(study_id: str):
     except links.LinkError as exc:
         return _page(participant, 400, {"timepoint": str(exc)})
     url = current_app.config["BASE_URL"].rstrip("/") + f"/f/{token}"
-    qr = segno.make(url, error="m").svg_inline(scale=5, title="Link to the questionnaire", dark="#1a1a1a")
+    qr = segno.make(url, error="m").svg_inline(scale=5, title="Link to the questionnaire", dark="#1a1a1a",
+                                               omitsize=True)  # a viewBox, so CSS can size it
     return render_template("staff/link.html", participant=participant, url=url, qr=qr, timepoint=form.timepoint.data,
                            closes=_local(window["closes_at"], ZoneInfo(participant["timezone"])))
 
@@ -250,3 +252,27 @@ def audit():
                         entity_id=form.entity_id.data or None, since=since, until=until,
                         limit=AUDIT_PAGE_SIZE) if valid else []
     return render_template("staff/audit.html", form=form, rows=rows, limit=AUDIT_PAGE_SIZE), 200 if valid else 400
+
+
+# The report holds matplotlib's SVG, which styles with attributes: allow inline styles there only
+# (it carries no user-supplied markup: every value is escaped or a number).
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; frame-ancestors 'none'"
+
+
+@bp.get("/report")
+@requires(REPORTS)
+def report():
+    """The comparison report as a page, with JSON and HTML downloads (?download=json|html)."""
+    download = request.args.get("download")
+    if download not in (None, "json", "html"):
+        abort(404)
+    data, observations = report_view.build()
+    stamp = now().strftime("%Y%m%d-%H%M")
+    if download == "json":
+        return Response(report_view.as_json(data), mimetype="application/json", headers={
+            "Content-Disposition": f'attachment; filename="report-{stamp}.json"'})
+    html = report_view.as_html(data, observations)
+    headers = {"Content-Security-Policy": REPORT_CSP}
+    if download == "html":
+        headers["Content-Disposition"] = f'attachment; filename="report-{stamp}.html"'
+    return Response(html, mimetype="text/html", headers=headers)

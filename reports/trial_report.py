@@ -1,0 +1,216 @@
+"""The per-arm comparison report, as the reference trial's Tables 3, 5 and 6 and Fig. 4.
+
+``gather`` reads the newest scored answers from storage; ``analyse`` turns them into the report's
+JSON contract with the definitions of reports.statistics (SPSS's conventions, stated in the
+report's footnotes). Between-arm tests use every case available at a timepoint; Friedman uses
+complete cases; every table shows its n.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from questionnaires.medication import nsaid_reduction_pct
+from questionnaires.protocol import Protocol
+from questionnaires.satisfaction import LEVEL_LABELS
+from reports import statistics as st
+from storage import results
+from storage.db import parse_utc, utc_iso
+
+
+@dataclass(frozen=True)
+class Continuous:
+    id: str
+    label: str
+    instrument: str
+    value: Callable[[dict], float | None]
+    unit: str
+
+
+CONTINUOUS = (
+    Continuous("vas", "VAS", "vas", lambda s: s.get("vas_cm"), "cm"),
+    Continuous("odi", "ODI", "odi", lambda s: s.get("odi_score"), "%"),
+)
+REPEATED = ("vas", "odi")
+SATISFACTION = (("sat_procedure", "Satisfaction with the procedure"), ("sat_results", "Satisfaction with results"))
+BASELINE = "baseline"
+
+
+@dataclass
+class Observations:
+    """Scores by (participant id, timepoint), merged across instruments, plus who is who."""
+
+    participants: list[dict]
+    scores: dict[tuple[int, str], dict] = field(default_factory=dict)
+    windows: dict[tuple[int, str], dict] = field(default_factory=dict)
+
+
+def gather(db) -> Observations:
+    observations = Observations(results.participants(db))
+    for row in results.latest_responses(db):
+        observations.scores.setdefault((row["participant_id"], row["timepoint"]), {}).update(row["scores"])
+    for row in results.timepoints(db):
+        observations.windows[(row["participant_id"], row["timepoint"])] = row
+    return observations
+
+
+def _timepoints_with(protocol: Protocol, instrument: str) -> list:
+    return [tp for tp in protocol.timepoints if instrument in tp.instruments]
+
+
+def _values(obs: Observations, arm: str, timepoint: str, value: Callable[[dict], float | None]) -> list[float]:
+    found = []
+    for person in obs.participants:
+        if person["arm"] != arm:
+            continue
+        scores = obs.scores.get((person["id"], timepoint))
+        if scores is not None and (v := value(scores)) is not None:
+            found.append(float(v))
+    return found
+
+
+def _nsaid_reduction(obs: Observations, timepoint: str) -> Callable[[dict], float | None]:
+    """Per participant: (baseline - follow-up) / baseline x 100 of diclofenac-equivalent mg/day."""
+    def value_for(person_id: int) -> float | None:
+        base = obs.scores.get((person_id, BASELINE), {}).get("nsaid_mg_day")
+        now = obs.scores.get((person_id, timepoint), {}).get("nsaid_mg_day")
+        return nsaid_reduction_pct(base, now)
+    return value_for
+
+
+def _compare(a: list[float], b: list[float]) -> dict:
+    normal_a, normal_b = st.normality(a), st.normality(b)
+    entry = {
+        "A": st.describe(a), "B": st.describe(b),
+        "mann_whitney": st.mann_whitney(a, b), "t_test": st.student_t(a, b),
+        "normality": {"A": normal_a, "B": normal_b}, "test": st.choose_test(normal_a, normal_b),
+        "hodges_lehmann": st.hodges_lehmann(a, b), "rank_biserial": st.rank_biserial(a, b),
+    }
+    chosen = entry["t_test"] if entry["test"] == "t-test" else entry["mann_whitney"]
+    entry["p"] = chosen.get("p")
+    return entry
+
+
+def analyse(obs: Observations, protocol: Protocol, now: datetime) -> dict:
+    arm_a, arm_b = protocol.arms[0].code, protocol.arms[1].code
+    arms = {arm.code: {"label": arm.label, "n": sum(p["arm"] == arm.code for p in obs.participants)}
+            for arm in protocol.arms}
+    report: dict = {"generated_at": utc_iso(now), "protocol": {"id": protocol.id, "title": protocol.title},
+                    "arms": arms, "continuous": [], "repeated": [], "categorical": [], "notes": []}
+    if not obs.participants:
+        report["notes"].append("No participant is enrolled yet: there is nothing to compare.")
+    for code, arm in arms.items():
+        if obs.participants and arm["n"] == 0:
+            report["notes"].append(f"Arm {code} ({arm['label']}) has no participants: between-arm tests are not computed.")
+
+    for variable in CONTINUOUS:
+        for tp in _timepoints_with(protocol, variable.instrument):
+            a = _values(obs, arm_a, tp.id, variable.value)
+            b = _values(obs, arm_b, tp.id, variable.value)
+            report["continuous"].append({"variable": variable.id, "label": variable.label, "unit": variable.unit,
+                                         "timepoint": tp.id, "timepoint_label": tp.label, **_compare(a, b)})
+    for tp in _timepoints_with(protocol, "medication"):
+        if tp.id == BASELINE:
+            continue
+        reduction = _nsaid_reduction(obs, tp.id)
+        a = [v for p in obs.participants if p["arm"] == arm_a and (v := reduction(p["id"])) is not None]
+        b = [v for p in obs.participants if p["arm"] == arm_b and (v := reduction(p["id"])) is not None]
+        report["continuous"].append({"variable": "nsaid_reduction", "label": "Reduction of NSAIDs", "unit": "%",
+                                     "timepoint": tp.id, "timepoint_label": tp.label, **_compare(a, b)})
+
+    for variable_id in REPEATED:
+        variable = next(v for v in CONTINUOUS if v.id == variable_id)
+        tps = _timepoints_with(protocol, variable.instrument)
+        for arm in (arm_a, arm_b):
+            rows = []
+            for person in obs.participants:
+                if person["arm"] != arm:
+                    continue
+                row = [variable.value(obs.scores.get((person["id"], tp.id), {})) for tp in tps]
+                if all(v is not None for v in row):
+                    rows.append([float(v) for v in row])
+            result = st.friedman(rows) if len(tps) >= 2 else {"n": len(rows), "statistic": None, "df": None,
+                                                               "p": None, "mean_ranks": [], "note": "fewer than 2 timepoints"}
+            pairwise = (st.friedman_pairwise(result["mean_ranks"], result["n"], [tp.id for tp in tps])
+                        if result.get("statistic") is not None else [])
+            report["repeated"].append({"variable": variable.id, "label": variable.label, "arm": arm,
+                                       "timepoints": [tp.id for tp in tps], **result, "pairwise": pairwise})
+
+    for field_id, label in SATISFACTION:
+        for tp in _timepoints_with(protocol, "satisfaction"):
+            counts = {arm: {str(level): 0 for level in LEVEL_LABELS} for arm in (arm_a, arm_b)}
+            for person in obs.participants:
+                value = obs.scores.get((person["id"], tp.id), {}).get(field_id)
+                if value is not None and person["arm"] in counts:
+                    counts[person["arm"]][str(value)] += 1
+            report["categorical"].append(_categorical(field_id, label, tp, counts, {str(k): v for k, v in LEVEL_LABELS.items()}))
+    for tp in _timepoints_with(protocol, "medication"):
+        counts: dict[str, dict[str, int]] = {arm_a: defaultdict(int), arm_b: defaultdict(int)}
+        for person in obs.participants:
+            value = obs.scores.get((person["id"], tp.id), {}).get("mme_mg_day")
+            if value is not None and person["arm"] in counts:
+                counts[person["arm"]][_mme_level(value)] += 1
+        levels = sorted(set(counts[arm_a]) | set(counts[arm_b]), key=float)
+        counts = {arm: {level: counts[arm].get(level, 0) for level in levels} for arm in counts}
+        report["categorical"].append(_categorical("mme", "Morphine equivalent", tp, counts,
+                                                  {level: f"{level} mg/day" for level in levels}))
+
+    report["consort"] = consort(obs, protocol, now)
+    return report
+
+
+def _mme_level(value: float) -> str:
+    return f"{value:g}"
+
+
+def _categorical(variable: str, label: str, tp, counts: dict, level_labels: dict) -> dict:
+    arm_a, arm_b = list(counts)
+    return {"variable": variable, "label": label, "timepoint": tp.id, "timepoint_label": tp.label,
+            "level_labels": level_labels, "counts": counts,
+            "n": {arm: sum(c.values()) for arm, c in counts.items()},
+            **st.chi_square(counts[arm_a], counts[arm_b])}
+
+
+def consort(obs: Observations, protocol: Protocol, now: datetime) -> dict:
+    """Enrolled per arm; per timepoint completed, missed, withdrawn, and still to come."""
+    table: dict = {"enrolled": {}, "timepoints": []}
+    for arm in protocol.arms:
+        table["enrolled"][arm.code] = sum(p["arm"] == arm.code for p in obs.participants)
+    for tp in protocol.timepoints:
+        row = {"timepoint": tp.id, "label": tp.label}
+        for arm in protocol.arms:
+            counts = {"completed": 0, "missed": 0, "withdrawn": 0, "pending": 0, "no_schedule": 0}
+            for person in obs.participants:
+                if person["arm"] != arm.code:
+                    continue
+                window = obs.windows.get((person["id"], tp.id))
+                answered = (person["id"], tp.id) in obs.scores
+                # Completed online (every form in), or on paper (imported: answers, no schedule).
+                if (window and window["completed_at"]) or (window is None and answered):
+                    counts["completed"] += 1
+                elif window is None:
+                    counts["no_schedule"] += 1
+                elif person["withdrawn_at"] and person["withdrawn_at"] < window["closes_at"]:
+                    counts["withdrawn"] += 1
+                elif now >= parse_utc(window["closes_at"]):
+                    counts["missed"] += 1
+                else:
+                    counts["pending"] += 1
+            row[arm.code] = counts
+        table["timepoints"].append(row)
+    return table
+
+
+def figure_series(obs: Observations, protocol: Protocol) -> dict[str, list[tuple[str, list[list[float]]]]]:
+    """Per figure variable: (timepoint label, [arm A values, arm B values]) in protocol order."""
+    arm_a, arm_b = protocol.arms[0].code, protocol.arms[1].code
+    return {variable.id: [(tp.label, [_values(obs, arm_a, tp.id, variable.value), _values(obs, arm_b, tp.id, variable.value)])
+                          for tp in _timepoints_with(protocol, variable.instrument)]
+            for variable in CONTINUOUS}
+
+
+def build(db, protocol: Protocol, now: datetime) -> tuple[dict, Observations]:
+    observations = gather(db)
+    return analyse(observations, protocol, now), observations
