@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from datetime import date, datetime, timedelta, timezone
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from reports import export, importer
 from services import accounts, allocation, enrollment, links
+from services import dataset as dataset_service
 from storage import init_db, messages, randomization
 from storage.db import parse_utc
 from web.context import now, protocol
@@ -249,6 +252,53 @@ def report_command(kind: str, output: str | None) -> None:
         click.echo(text)
 
 
+dataset_cli = AppGroup("dataset", help="The scored dataset: export it, import paper-collected data.")
+
+
+@dataset_cli.command("export")
+@click.option("--format", "fmt", type=click.Choice(export.FORMATS), required=True,
+              help="csv (long: a row per participant per timepoint), wide-csv, xlsx (with codebook) or sav (SPSS).")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), required=True, help="The file to write.")
+@click.option("--identifiable", is_flag=True, help="Add phone, dates and free text (audited; admins only).")
+@click.option("--codebook", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Also write the codebook, as CSV or HTML by the file's extension.")
+def dataset_export_command(fmt: str, output: str, identifiable: bool, codebook: str | None) -> None:
+    """Export the scored dataset; pseudonymized unless --identifiable. Every export is audited.
+
+    Example: flask --app app dataset export --format csv --output scored.csv --codebook codebook.html
+    """
+    rows = dataset_service.export_dataset(get_db(), protocol(), fmt, Path(output), actor=CLI_ACTOR, now=now(),
+                                          identifiable=identifiable)
+    if codebook:
+        if codebook.endswith(".html"):
+            Path(codebook).write_text(export.codebook_html(protocol(), identifiable), encoding="utf-8")
+        else:
+            with open(codebook, "w", encoding="utf-8", newline="") as out:
+                export.write_csv(export.codebook_rows(protocol(), identifiable), export.CODEBOOK_FIELDS, out)
+    click.echo(f"{rows} rows written to {output}.")
+
+
+@dataset_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def dataset_import_command(file: str) -> None:
+    """Import paper-collected answers from a long CSV (the export's layout), all or nothing.
+
+    Creates participants not yet enrolled (no phone or procedure date: no reminders), stores the
+    answers with source=paper and recomputes every derived score. Every problem is listed with
+    its row and column, and then nothing is imported.
+    Example: flask --app app dataset import paper-forms.csv
+    """
+    data = Path(file).read_bytes()
+    try:
+        counts = dataset_service.import_dataset(get_db(), protocol(), data, actor=CLI_ACTOR, now=now())
+    except importer.ImportError_ as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise click.ClickException(f"{len(exc.problems)} problem(s) in {file}: nothing was imported.")
+    click.echo(f"Imported {file}: {counts['participants_created']} participant(s) created, "
+               f"{counts['answers_stored']} answer(s) stored, {counts['answers_unchanged']} already there.")
+
+
 users_cli = AppGroup("users", help="Staff accounts.")
 
 
@@ -315,5 +365,5 @@ def _parse_instant(text: str) -> datetime:
 
 def init_app(app: Flask) -> None:
     for command in (init_db_command, enroll_command, link_command, demo_command, reminders_cli,
-                    scheduler_command, messages_cli, users_cli, randomization_cli, report_command):
+                    scheduler_command, messages_cli, users_cli, randomization_cli, report_command, dataset_cli):
         app.cli.add_command(command)

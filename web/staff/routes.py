@@ -9,12 +9,19 @@ from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import segno
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+import tempfile
+from pathlib import Path
+
+from flask import (Blueprint, Response, abort, after_this_request, current_app, flash, redirect, render_template,
+                   request, send_file, url_for)
 
 from scheduler import followup
+from reports import dataset as dataset_rows
+from reports import export
 from services import board, enrollment, links, participant_admin
+from services import dataset as dataset_service
 from services.participant_admin import AdminError
-from storage import contacts, participants
+from storage import contacts, open_db, participants
 from storage.audit import search as audit_search
 from storage.db import parse_utc
 from web import reminders
@@ -276,3 +283,66 @@ def report():
     if download == "html":
         headers["Content-Disposition"] = f'attachment; filename="report-{stamp}.html"'
     return Response(html, mimetype="text/html", headers=headers)
+
+
+DOWNLOADS = {  # format -> (file suffix, MIME type)
+    "csv": ("csv", "text/csv"), "wide-csv": ("wide.csv", "text/csv"),
+    "xlsx": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "sav": ("sav", "application/x-spss-sav"),
+    "codebook-csv": ("codebook.csv", "text/csv"), "codebook-html": ("codebook.html", "text/html"),
+}
+
+
+@bp.get("/dataset")
+@requires(REPORTS)
+def dataset_page():
+    return render_template("staff/dataset.html", downloads=DOWNLOADS)
+
+
+@bp.get("/dataset/download")
+@requires(REPORTS)
+def dataset_download():
+    fmt = request.args.get("format", "")
+    identifiable = request.args.get("identifiable") == "1"
+    if fmt not in DOWNLOADS:
+        abort(404)
+    if identifiable and current_user()["role"] != "admin":
+        return render_template("message.html", title="Not allowed",
+                               message="Only an administrator can export identifiable data."), 403
+    suffix, mimetype = DOWNLOADS[fmt]
+    name = f"scored-dataset{'-identifiable' if identifiable else ''}-{now():%Y%m%d}.{suffix}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    db = get_db()
+    if fmt.startswith("codebook"):
+        text = export.codebook_html(protocol(), identifiable) if fmt == "codebook-html" else "".join(
+            export.csv_chunks(export.codebook_rows(protocol(), identifiable), export.CODEBOOK_FIELDS))
+        return Response(text, mimetype=mimetype, headers=headers)
+    if fmt in ("csv", "wide-csv"):
+        dataset_service.audit_export(db, fmt, None, actor=_actor(), now=now(), identifiable=identifiable)
+        path, trial_protocol = current_app.config["DATABASE"], protocol()
+
+        def chunks():
+            # Streamed: rows are read and written a participant at a time, on a connection of
+            # the stream's own (the request's is closed once the response has started).
+            connection = open_db(path)
+            try:
+                rows, fields = ((dataset_rows.long_rows(connection, trial_protocol, identifiable),
+                                 dataset_rows.columns(identifiable)) if fmt == "csv" else
+                                (dataset_rows.wide_rows(connection, trial_protocol),
+                                 dataset_rows.wide_columns(trial_protocol)))
+                yield from export.csv_chunks(rows, fields)
+            finally:
+                connection.close()
+
+        return Response(chunks(), mimetype=mimetype, headers=headers)
+    handle = tempfile.NamedTemporaryFile(suffix="." + suffix, delete=False)
+    handle.close()
+    path = Path(handle.name)
+    dataset_service.export_dataset(db, protocol(), fmt, path, actor=_actor(), now=now(), identifiable=identifiable)
+
+    @after_this_request
+    def remove(response):
+        path.unlink(missing_ok=True)
+        return response
+
+    return send_file(path, mimetype=mimetype, as_attachment=True, download_name=name)

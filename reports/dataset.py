@@ -1,0 +1,223 @@
+"""The scored dataset: its columns, its codebook, and one row per participant per timepoint.
+
+The first columns are a contract (scripts and the paper-data import rely on them, in this order):
+study_id, arm, timepoint, vas, odi_1 ... odi_10, odi_score, sat_procedure, sat_results,
+nsaid_mg_day, mme_mg_day. A blank always means missing. More columns follow.
+
+Rows come out as a stream, a participant at a time, so an export's memory stays flat however big
+the trial grows.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from questionnaires.medication import DRUGS, MAX_ROWS, nsaid_reduction_pct
+from questionnaires.odi import FIELDS as ODI_FIELDS
+from questionnaires.odi import SECTIONS
+from questionnaires.protocol import Protocol
+from questionnaires.satisfaction import LEVEL_LABELS
+from storage import results
+
+FIXED_COLUMNS = ("study_id", "arm", "timepoint", "vas", *ODI_FIELDS, "odi_score", "sat_procedure", "sat_results",
+                 "nsaid_mg_day", "mme_mg_day")
+MED_COLUMNS = ("med_took_any", *(f"med_{n}_{part}" for n in range(1, MAX_ROWS + 1)
+                                 for part in ("drug", "strength_mg", "doses_per_day")))
+EXTRA_COLUMNS = ("vas_mode", "odi_answered", "odi_band", "nsaid_reduction_pct", "paracetamol_mg_day",
+                 *MED_COLUMNS, "completed_at", "submitted_at", "source",
+                 "vas_version", "odi_version", "satisfaction_version", "medication_version",
+                 "punctures", "stratum", "allocation", "participant_status")
+IDENTIFIABLE_COLUMNS = ("phone", "timezone", "language", "procedure_date", "enrolled_at", "withdrawn_at",
+                        "allocation_reason", "withdrawal_reason")
+COLUMNS = FIXED_COLUMNS + EXTRA_COLUMNS
+# The variables of the wide file: one column per variable per timepoint, e.g. vas_month1.
+WIDE_VARIABLES = FIXED_COLUMNS[3:] + ("vas_mode", "nsaid_reduction_pct", "completed_at", "source")
+INSTRUMENT_VERSION_COLUMNS = {"vas": "vas_version", "odi": "odi_version", "satisfaction": "satisfaction_version",
+                              "medication": "medication_version"}
+VAS_DECIMALS = 1
+SCORE_DECIMALS = 2
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    label: str
+    type: str                 # string, integer, decimal, datetime, date
+    unit: str = ""
+    allowed: str = ""
+    instrument: str = ""
+    derivation: str = ""
+    value_labels: tuple[tuple[int | str, str], ...] = ()
+
+
+def _number(value: float | None, places: int, fixed: bool = False) -> str:
+    if value is None:
+        return ""
+    text = f"{value:.{places}f}"
+    return text if fixed else (text.rstrip("0").rstrip(".") or "0")
+
+
+def codebook(protocol: Protocol, identifiable: bool = False) -> list[Variable]:
+    """Every column of the long file, in order."""
+    arms = tuple((arm.code, arm.label) for arm in protocol.arms)
+    timepoints = tuple((tp.id, tp.label) for tp in protocol.timepoints)
+    satisfaction = tuple(LEVEL_LABELS.items())
+    variables = [
+        Variable("study_id", "Participant study ID (pseudonym)", "string"),
+        Variable("arm", "Allocated arm", "string", allowed=", ".join(f"{c} = {l}" for c, l in arms), value_labels=arms),
+        Variable("timepoint", "Timepoint", "string", allowed=", ".join(t for t, _ in timepoints), value_labels=timepoints),
+        Variable("vas", "Pain, visual analogue scale", "decimal", "cm", "0.0-10.0", "vas",
+                 "line answer in mm / 10, one decimal; a 0-10 numeric answer (vas_mode nrs) as given"),
+    ]
+    for section in SECTIONS:
+        variables.append(Variable(section.field, f"ODI section {section.number}: {section.title}", "integer", "",
+                                  "0-5", "odi", "the statement chosen, 0 (least) to 5 (most disability)"))
+    variables += [
+        Variable("odi_score", "Oswestry Disability Index", "decimal", "%", "0-100", "odi",
+                 "total / (5 x sections answered) x 100, when at least 8 sections are answered; else blank. "
+                 f"{SCORE_DECIMALS} decimals"),
+        Variable("sat_procedure", "Satisfaction with the procedure", "integer", "", "1-4", "satisfaction",
+                 value_labels=satisfaction),
+        Variable("sat_results", "Satisfaction with the results", "integer", "", "1-4", "satisfaction",
+                 value_labels=satisfaction),
+        Variable("nsaid_mg_day", "NSAID use, past 7 days", "decimal", "mg/day diclofenac equivalent", ">= 0",
+                 "medication", "sum over NSAIDs of strength x doses/day x (100 mg / the drug's WHO ATC DDD)"),
+        Variable("mme_mg_day", "Opioid use, past 7 days", "decimal", "oral morphine mg equivalents/day", ">= 0",
+                 "medication", "sum over opioids of strength x doses/day x CDC 2022 conversion factor"),
+        Variable("vas_mode", "How the VAS was answered", "string", allowed="line, nrs", instrument="vas",
+                 value_labels=(("line", "100 mm line"), ("nrs", "0-10 numeric scale, no JavaScript"))),
+        Variable("odi_answered", "ODI sections answered", "integer", "", "0-10", "odi"),
+        Variable("odi_band", "ODI disability band", "string", "", "minimal, moderate, severe, crippled, bed-bound",
+                 "odi", "0-20 minimal, 21-40 moderate, 41-60 severe, 61-80 crippled, 81-100 bed-bound"),
+        Variable("nsaid_reduction_pct", "Reduction of NSAID use since baseline", "decimal", "%", "<= 100",
+                 "medication", "(baseline nsaid_mg_day - this timepoint's) / baseline x 100; blank at baseline "
+                               "or without NSAID use at baseline"),
+        Variable("paracetamol_mg_day", "Paracetamol use, past 7 days", "decimal", "mg/day", ">= 0", "medication"),
+        Variable("med_took_any", "Took any pain medicine in the past 7 days", "string", "", "yes, no", "medication"),
+    ]
+    drugs = ", ".join(drug.id for drug in DRUGS)
+    for n in range(1, MAX_ROWS + 1):
+        variables += [
+            Variable(f"med_{n}_drug", f"Medicine {n}", "string", "", drugs, "medication"),
+            Variable(f"med_{n}_strength_mg", f"Medicine {n}: strength of one dose", "decimal", "mg", "", "medication"),
+            Variable(f"med_{n}_doses_per_day", f"Medicine {n}: doses per day", "integer", "", "1-12", "medication"),
+        ]
+    variables += [
+        Variable("completed_at", "When every form of the timepoint was in (UTC)", "datetime"),
+        Variable("submitted_at", "When the last form of the timepoint was sent (UTC)", "datetime"),
+        Variable("source", "How the answers were collected", "string", allowed="web, sms, paper"),
+        Variable("vas_version", "VAS version", "string", instrument="vas"),
+        Variable("odi_version", "ODI version", "string", instrument="odi"),
+        Variable("satisfaction_version", "Satisfaction items version", "string", instrument="satisfaction"),
+        Variable("medication_version", "Medication form version", "string", instrument="medication"),
+        Variable("punctures", "Number of puncture points", "integer", "", "1-6"),
+        Variable("stratum", "Randomization stratum (puncture points)", "string", "", "1-2, 3-4, 5-6"),
+        Variable("allocation", "How the arm was allocated", "string", "", "randomized, external"),
+        Variable("participant_status", "Participant status at export", "string", "", "active, withdrawn"),
+    ]
+    if identifiable:
+        variables += [
+            Variable("phone", "Mobile number (E.164)", "string"),
+            Variable("timezone", "Time zone (IANA)", "string"),
+            Variable("language", "Language", "string"),
+            Variable("procedure_date", "Procedure date", "date"),
+            Variable("enrolled_at", "Enrolled at (UTC)", "datetime"),
+            Variable("withdrawn_at", "Withdrawn at (UTC)", "datetime"),
+            Variable("allocation_reason", "Why the arm was allocated outside the app (free text)", "string"),
+            Variable("withdrawal_reason", "Why the participant withdrew (free text)", "string"),
+        ]
+    return variables
+
+
+def columns(identifiable: bool = False) -> tuple[str, ...]:
+    return COLUMNS + (IDENTIFIABLE_COLUMNS if identifiable else ())
+
+
+def long_rows(db, protocol: Protocol, identifiable: bool = False) -> Iterator[dict[str, str]]:
+    """One row per participant per protocol timepoint, as text (blank = missing), streamed."""
+    for person in results.iter_participants(db):
+        by_timepoint: dict[str, dict[str, dict]] = {}
+        for response in results.responses_of(db, person["id"]):
+            by_timepoint.setdefault(response["timepoint"], {})[response["instrument"]] = response
+        windows = {row["timepoint"]: row for row in results.timepoints_of(db, person["id"])}
+        baseline_nsaid = by_timepoint.get("baseline", {}).get("medication", {}).get("scores", {}).get("nsaid_mg_day")
+        for tp in protocol.timepoints:
+            yield _row(person, tp.id, by_timepoint.get(tp.id, {}), windows.get(tp.id), baseline_nsaid, identifiable)
+
+
+def _row(person: dict, timepoint: str, answers: dict[str, dict], window: dict | None,
+         baseline_nsaid: float | None, identifiable: bool) -> dict[str, str]:
+    row = dict.fromkeys(columns(identifiable), "")
+    row.update(study_id=person["study_id"], arm=person["arm"], timepoint=timepoint,
+               punctures="" if person["punctures"] is None else str(person["punctures"]),
+               stratum=person["stratum"] or "", allocation=person["allocation"], participant_status=person["status"])
+    if identifiable:
+        for key in IDENTIFIABLE_COLUMNS:
+            row[key] = "" if person.get(key) is None else str(person[key])
+    if vas := answers.get("vas"):
+        row["vas"] = _number(vas["scores"]["vas_cm"], VAS_DECIMALS, fixed=True)
+        row["vas_mode"] = vas["scores"]["vas_mode"]
+    if odi := answers.get("odi"):
+        for field in ODI_FIELDS:
+            value = odi["answers"].get(field)
+            row[field] = "" if value is None else str(value)
+        row["odi_score"] = _number(odi["scores"]["odi_score"], SCORE_DECIMALS, fixed=True)
+        row["odi_answered"] = str(odi["scores"]["odi_answered"])
+        row["odi_band"] = odi["scores"]["odi_band"] or ""
+    if sat := answers.get("satisfaction"):
+        row["sat_procedure"] = str(sat["answers"]["sat_procedure"])
+        row["sat_results"] = str(sat["answers"]["sat_results"])
+    if med := answers.get("medication"):
+        scores = med["scores"]
+        row["nsaid_mg_day"] = _number(scores.get("nsaid_mg_day"), SCORE_DECIMALS)
+        row["mme_mg_day"] = _number(scores.get("mme_mg_day"), SCORE_DECIMALS)
+        row["paracetamol_mg_day"] = _number(scores.get("paracetamol_mg_day"), SCORE_DECIMALS)
+        if timepoint != "baseline":
+            row["nsaid_reduction_pct"] = _number(nsaid_reduction_pct(baseline_nsaid, scores.get("nsaid_mg_day")),
+                                                 SCORE_DECIMALS)
+        if "items" in med["answers"]:  # the form's rows; a paper form may give daily totals only
+            row["med_took_any"] = med["answers"]["took_any"]
+            for n, item in enumerate(med["answers"]["items"], 1):
+                row[f"med_{n}_drug"] = item["drug"]
+                row[f"med_{n}_strength_mg"] = _number(item["strength_mg"], SCORE_DECIMALS)
+                row[f"med_{n}_doses_per_day"] = str(item["doses_per_day"])
+    for instrument, column in INSTRUMENT_VERSION_COLUMNS.items():
+        if instrument in answers:
+            row[column] = answers[instrument]["instrument_version"]
+    if answers:
+        row["submitted_at"] = max(a["submitted_at"] for a in answers.values())
+        row["source"] = ",".join(sorted({a["source"] for a in answers.values()}))
+    if window and window["completed_at"]:
+        row["completed_at"] = window["completed_at"]
+    return row
+
+
+# Which instrument each wide variable comes from; a timepoint gets only its instruments' columns.
+WIDE_INSTRUMENT = {"vas": "vas", "vas_mode": "vas", **{field: "odi" for field in ODI_FIELDS}, "odi_score": "odi",
+                   "sat_procedure": "satisfaction", "sat_results": "satisfaction", "nsaid_mg_day": "medication",
+                   "mme_mg_day": "medication", "nsaid_reduction_pct": "medication"}
+
+
+def wide_variables(timepoint) -> list[str]:
+    return [v for v in WIDE_VARIABLES if WIDE_INSTRUMENT.get(v) in (None, *timepoint.instruments)]
+
+
+def wide_columns(protocol: Protocol) -> tuple[str, ...]:
+    return ("study_id", "arm", "punctures", "stratum", "allocation", "participant_status",
+            *(f"{variable}_{tp.id}" for tp in protocol.timepoints for variable in wide_variables(tp)))
+
+
+def wide_rows(db, protocol: Protocol) -> Iterator[dict[str, str]]:
+    """One row per participant, e.g. vas_month1, streamed from the long rows."""
+    current: dict[str, str] | None = None
+    kept = {tp.id: wide_variables(tp) for tp in protocol.timepoints}
+    for row in long_rows(db, protocol):
+        if current is None or current["study_id"] != row["study_id"]:
+            if current is not None:
+                yield current
+            current = {key: row[key] for key in ("study_id", "arm", "punctures", "stratum", "allocation",
+                                                 "participant_status")}
+        for variable in kept[row["timepoint"]]:
+            current[f"{variable}_{row['timepoint']}"] = row[variable]
+    if current is not None:
+        yield current

@@ -1,0 +1,89 @@
+"""Exporting the scored dataset (audited), and importing paper-collected data (all or nothing)."""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from questionnaires.protocol import Protocol
+from reports import dataset, export
+from storage import write
+from storage.audit import record
+from storage.db import utc_iso
+
+
+def export_dataset(db, protocol: Protocol, fmt: str, path: Path, *, actor: str, now: datetime,
+                   identifiable: bool = False) -> int:
+    """Write one format to ``path``; returns the rows written. Every export is audited."""
+    if fmt not in export.FORMATS:
+        raise ValueError(f"format must be one of {', '.join(export.FORMATS)}")
+    variables = dataset.codebook(protocol, identifiable)
+    if fmt == "csv":
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            count = export.write_csv(dataset.long_rows(db, protocol, identifiable), dataset.columns(identifiable), out)
+    elif fmt == "wide-csv":
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            count = export.write_csv(dataset.wide_rows(db, protocol), dataset.wide_columns(protocol), out)
+    elif fmt == "xlsx":
+        count = export.write_xlsx(dataset.long_rows(db, protocol, identifiable), variables, path)
+    else:
+        count = export.write_sav(dataset.long_rows(db, protocol, identifiable), variables, path)
+    audit_export(db, fmt, count, actor=actor, now=now, identifiable=identifiable)
+    return count
+
+
+def audit_export(db, fmt: str, rows: int | None, *, actor: str, now: datetime, identifiable: bool) -> None:
+    with write(db):
+        record(db, at=now, actor=actor, action="export_identifiable" if identifiable else "export", entity="dataset",
+               entity_id=fmt, after={"format": fmt, "rows": rows, "identifiable": identifiable})
+
+
+def import_dataset(db, protocol: Protocol, data: bytes, *, actor: str, now: datetime) -> dict[str, int]:
+    """Validate the whole file, then store it in one transaction; nothing on any problem.
+
+    Raises reports.importer.ImportError_ with every problem (row, column, message).
+    """
+    from questionnaires import INSTRUMENTS
+    from reports import importer
+    from storage import participants, responses
+
+    enrolled = {row["study_id"]: row["arm"] for row in db.query("SELECT study_id, arm FROM participants")}
+    parsed = importer.parse(data, protocol, enrolled)
+    counts = {"participants_created": 0, "answers_stored": 0, "answers_unchanged": 0}
+    with write(db):
+        ids = {}
+        for study_id, arm in parsed.arms.items():
+            existing = participants.by_study_id(db, study_id)
+            if existing is None:
+                ids[study_id] = participants.insert(db, {
+                    "study_id": study_id, "arm": arm, "phone": None, "timezone": "UTC", "language": "en",
+                    "procedure_date": None, "punctures": parsed.punctures.get(study_id), "allocation": "external",
+                    "allocation_reason": "imported from paper records", "enrolled_at": utc_iso(now),
+                    "enrolled_by": actor})
+                record(db, at=now, actor=actor, action="enroll", entity="participant", entity_id=study_id,
+                       after={"arm": arm, "source": "import"})
+                counts["participants_created"] += 1
+            else:
+                ids[study_id] = existing["id"]
+        conflicts = []
+        for number, study_id, timepoint, instrument, answers, scores, mode in parsed.answers:
+            current = responses.latest(db, ids[study_id], timepoint).get(instrument)
+            if current is not None:
+                if current["answers"] == answers:
+                    counts["answers_unchanged"] += 1
+                    continue
+                conflicts.append(importer.Problem(number, instrument, f"{study_id} already has a different {instrument} "
+                                                  f"answer at {timepoint}: correct it as a new version, not by import"))
+                continue
+            responses.insert_first(db, participant_id=ids[study_id], timepoint=timepoint, instrument=instrument,
+                                   instrument_version=INSTRUMENTS[instrument].version, answers=answers, scores=scores,
+                                   input_mode=mode, source="paper", submitted_at=now, recorded_by=actor)
+            counts["answers_stored"] += 1
+        if conflicts:
+            raise importer.ImportError_(conflicts)  # rolls the whole transaction back
+        for study_id, participant_id in ids.items():
+            for tp in protocol.timepoints:
+                done = responses.latest(db, participant_id, tp.id)
+                if done and all(name in done for name in tp.instruments):
+                    participants.mark_completed(db, participant_id, tp.id, now)
+        record(db, at=now, actor=actor, action="import", entity="dataset", entity_id="csv", after=counts)
+    return counts

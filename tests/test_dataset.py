@@ -1,0 +1,279 @@
+"""Export in every format, the codebook, and the all-or-nothing import of paper data."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from app import create_app
+from reports.dataset import FIXED_COLUMNS
+from storage import init_db
+from tests.staff_support import Staff, create_staff
+from tests.trial_data import populate
+
+CONTRACT = ("study_id,arm,timepoint,vas,odi_1,odi_2,odi_3,odi_4,odi_5,odi_6,odi_7,odi_8,odi_9,odi_10,odi_score,"
+            "sat_procedure,sat_results,nsaid_mg_day,mme_mg_day").split(",")
+
+
+@pytest.fixture
+def simulated(app, db_path):
+    populate(db_path, app.extensions["protocol"], per_arm=15, seed=8)
+    return app
+
+
+def export(runner, fmt, path, *extra):
+    result = runner.invoke(args=["dataset", "export", "--format", fmt, "--output", str(path), *extra])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def read_csv(path):
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_long_csv_starts_with_the_contract_columns(simulated, runner, tmp_path):
+    export(runner, "csv", tmp_path / "long.csv")
+    rows = read_csv(tmp_path / "long.csv")
+    with open(tmp_path / "long.csv", encoding="utf-8") as handle:
+        header = handle.readline().strip().split(",")
+    assert header[:19] == CONTRACT
+    assert len(rows) == 30 * 6  # one row per participant per timepoint
+    assert "phone" not in header and "allocation_reason" not in header and "withdrawal_reason" not in header
+
+
+def test_long_csv_values_follow_the_codebook(simulated, runner, tmp_path, trial):
+    export(runner, "csv", tmp_path / "long.csv")
+    rows = read_csv(tmp_path / "long.csv")
+    stored = trial.query("SELECT p.study_id, r.timepoint, r.scores FROM responses r JOIN participants p "
+                         "ON p.id = r.participant_id WHERE r.instrument = 'vas'")
+    by_key = {(row["study_id"], row["timepoint"]): row for row in rows}
+    for entry in stored:
+        cm = json.loads(entry["scores"])["vas_cm"]
+        assert by_key[(entry["study_id"], entry["timepoint"])]["vas"] == f"{cm:.1f}"
+    day1 = [row for row in rows if row["timepoint"] == "day1"]
+    assert all(row["odi_1"] == "" and row["odi_score"] == "" and row["sat_procedure"] == "" for row in day1)
+    odi = trial.query("SELECT p.study_id, r.timepoint, r.scores FROM responses r JOIN participants p "
+                      "ON p.id = r.participant_id WHERE r.instrument = 'odi'")
+    for entry in odi:
+        score = json.loads(entry["scores"])["odi_score"]
+        assert by_key[(entry["study_id"], entry["timepoint"])]["odi_score"] == ("" if score is None else f"{score:.2f}")
+    assert {row["source"] for row in rows} <= {"web", ""}
+
+
+def test_export_import_export_round_trip_gives_identical_scored_values(simulated, runner, tmp_path, clock):
+    export(runner, "csv", tmp_path / "first.csv")
+    empty = tmp_path / "empty.sqlite3"
+    init_db(empty)
+    fresh = create_app({"TESTING": True, "DATABASE": str(empty), "CLOCK": clock})
+    result = fresh.test_cli_runner().invoke(args=["dataset", "import", str(tmp_path / "first.csv")])
+    assert result.exit_code == 0, result.output
+    assert "30 participant(s) created" in result.output
+    export(fresh.test_cli_runner(), "csv", tmp_path / "second.csv")
+    first = [{k: row[k] for k in FIXED_COLUMNS} for row in read_csv(tmp_path / "first.csv")]
+    second = [{k: row[k] for k in FIXED_COLUMNS} for row in read_csv(tmp_path / "second.csv")]
+    assert first == second
+    assert {row["source"] for row in read_csv(tmp_path / "second.csv")} <= {"paper", ""}
+    # importing the same file again changes nothing
+    again = fresh.test_cli_runner().invoke(args=["dataset", "import", str(tmp_path / "first.csv")])
+    assert "0 participant(s) created, 0 answer(s) stored" in again.output
+
+
+def test_wide_csv(simulated, runner, tmp_path):
+    export(runner, "wide-csv", tmp_path / "wide.csv")
+    rows = read_csv(tmp_path / "wide.csv")
+    assert len(rows) == 30
+    assert {"vas_month1", "odi_score_month6", "sat_results_week1", "mme_mg_day_baseline"} <= set(rows[0])
+    assert "odi_score_day1" not in rows[0]  # the ODI is not given at day 1
+
+
+def test_xlsx_has_data_and_codebook_sheets(simulated, runner, tmp_path):
+    from openpyxl import load_workbook
+    export(runner, "xlsx", tmp_path / "data.xlsx")
+    book = load_workbook(tmp_path / "data.xlsx", read_only=True)
+    assert book.sheetnames == ["data", "codebook"]
+    data = list(book["data"].iter_rows(values_only=True))
+    assert list(data[0][:19]) == CONTRACT and len(data) == 181
+    vas = [row[3] for row in data[1:] if row[3] is not None]
+    assert vas and all(isinstance(v, (int, float)) and 0 <= v <= 10 for v in vas)  # numbers, not text
+    codebook = {row[0]: row for row in book["codebook"].iter_rows(values_only=True)}
+    assert codebook["odi_score"][3] == "%" and "at least 8 sections" in codebook["odi_score"][6]
+    book.close()
+
+
+def test_sav_reads_back_with_labels(simulated, runner, tmp_path):
+    import pyreadstat
+    export(runner, "sav", tmp_path / "data.sav")
+    frame, meta = pyreadstat.read_sav(str(tmp_path / "data.sav"))
+    assert frame.shape == (180, len(meta.column_names)) and meta.column_names[:19] == CONTRACT
+    assert meta.column_names_to_labels["vas"] == "Pain, visual analogue scale"
+    assert meta.variable_value_labels["arm"] == {1.0: "Fluoroscopy-guided", 2.0: "CT-guided"}
+    assert meta.variable_value_labels["timepoint"][4.0] == "1 month"
+    assert meta.variable_value_labels["sat_results"] == {1.0: "Very unsatisfied", 2.0: "Unsatisfied",
+                                                         3.0: "Satisfied", 4.0: "Very satisfied"}
+
+
+def test_codebook_csv_and_html(simulated, runner, tmp_path):
+    export(runner, "csv", tmp_path / "long.csv", "--codebook", str(tmp_path / "codebook.csv"))
+    export(runner, "csv", tmp_path / "long.csv", "--codebook", str(tmp_path / "codebook.html"))
+    entries = {row["name"]: row for row in read_csv(tmp_path / "codebook.csv")}
+    assert list(entries)[:19] == CONTRACT
+    assert entries["mme_mg_day"]["unit"] == "oral morphine mg equivalents/day"
+    assert entries["arm"]["allowed"] == "A = Fluoroscopy-guided, B = CT-guided"
+    html = (tmp_path / "codebook.html").read_text()
+    assert "<td>nsaid_mg_day</td>" in html and "WHO ATC DDD" in html
+
+
+def test_every_export_is_audited(simulated, runner, tmp_path, trial):
+    export(runner, "csv", tmp_path / "long.csv")
+    export(runner, "sav", tmp_path / "x.sav", "--identifiable")
+    rows = trial.query("SELECT actor, action, entity_id, after FROM audit_log WHERE entity = 'dataset'")
+    assert [(r["actor"], r["action"], r["entity_id"]) for r in rows] == [
+        ("cli", "export", "csv"), ("cli", "export_identifiable", "sav")]
+    assert json.loads(rows[0]["after"])["rows"] == 180
+
+
+# --- Import ---------------------------------------------------------------------------------
+
+def write(tmp_path, text, name="paper.csv", encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding) if isinstance(text, str) else text)
+    return path
+
+
+def import_file(runner, path):
+    return runner.invoke(args=["dataset", "import", str(path)])
+
+
+HEADER = ",".join(CONTRACT)
+
+
+def test_import_creates_participants_and_recomputes_scores(runner, trial, tmp_path):
+    text = (f"{HEADER}\n"
+            "PAPER-1,B,baseline,6.2,2,2,2,2,2,2,1,,1,2,35.56,,,150,0\n"
+            "PAPER-1,B,month1,3.0,1,1,1,1,1,1,1,1,1,1,,4,3,50,20\n")
+    result = import_file(runner, write(tmp_path, text))
+    assert result.exit_code == 0, result.output
+    assert trial.query("SELECT study_id, arm, phone, procedure_date, allocation FROM participants") == [
+        {"study_id": "PAPER-1", "arm": "B", "phone": None, "procedure_date": None, "allocation": "external"}]
+    rows = trial.query("SELECT timepoint, instrument, source, input_mode, scores FROM responses ORDER BY id")
+    assert {(r["timepoint"], r["instrument"]) for r in rows} == {
+        ("baseline", "vas"), ("baseline", "odi"), ("baseline", "medication"),
+        ("month1", "vas"), ("month1", "odi"), ("month1", "satisfaction"), ("month1", "medication")}
+    assert all(r["source"] == "paper" for r in rows)
+    odi = next(json.loads(r["scores"]) for r in rows if (r["timepoint"], r["instrument"]) == ("baseline", "odi"))
+    assert odi["odi_score"] == pytest.approx(16 / 45 * 100)
+    month1_odi = next(json.loads(r["scores"]) for r in rows if (r["timepoint"], r["instrument"]) == ("month1", "odi"))
+    assert month1_odi["odi_score"] == 20.0  # recomputed although the file left it blank
+    meds = next(r for r in rows if (r["timepoint"], r["instrument"]) == ("month1", "medication"))
+    assert meds["input_mode"] == "daily_totals" and json.loads(meds["scores"])["mme_mg_day"] == 20.0
+    assert trial.query("SELECT action FROM audit_log WHERE action = 'import'") == [{"action": "import"}]
+
+
+@pytest.mark.parametrize("line,row,column,message", [
+    ("P-1,A,month2,5.0" + "," * 15, 2, "timepoint", "unknown timepoint 'month2'"),
+    ("P-1,C,baseline,5.0" + "," * 15, 2, "arm", "unknown arm 'C'"),
+    ("P-1,A,baseline,11.0" + "," * 15, 2, "vas", "out of range"),
+    ("P-1,A,baseline,5.25" + "," * 15, 2, "vas", "out of range"),
+    ("P-1,A,baseline,,6,1,1,1,1,1,1,1,1,1,,,,,", 2, "odi_1", "'6' is out of range: 0-5"),
+    ("P-1,A,week1,,,,,,,,,,,,,5,3,,", 2, "sat_procedure", "'5' is out of range: 1-4"),
+    ("P-1,A,week1,,,,,,,,,,,,,3,,,", 2, "sat_results", "both satisfaction items are needed"),
+    ("P-1,A,baseline,,,,,,,,,,,,,,,-5,", 2, "nsaid_mg_day", "out of range"),
+    ("P-1,A,baseline,,,,,,,,,,,,,,,5000,", 2, "nsaid_mg_day", "out of range"),
+    ("P-1,A,day1,,1,1,1,1,1,1,1,1,1,1,,,,,", 2, "odi_1", "odi is not given at day1"),
+    ("P-1,A,baseline,,,,,,,,,,,,,3,3,,", 2, "sat_procedure", "satisfaction is not given at baseline"),
+    ("P-1,A,baseline,,2,2,2,2,2,2,1,1,1,1,40.0,,,,", 2, "odi_score", "40.0 contradicts the items, which give 32.00"),
+    ("P-1,A,baseline,,2,2,2,2,2,2,1,,,,32,,,,", 2, "odi_score", "only 7 sections are answered"),
+    ("P 1,A,baseline,5.0" + "," * 15, 2, "study_id", "1-32 letters"),
+])
+def test_each_import_error_is_named_with_row_and_column_and_nothing_is_imported(runner, trial, tmp_path, line, row,
+                                                                                 column, message):
+    good = "OK-1,A,baseline,4.0" + "," * 15
+    result = import_file(runner, write(tmp_path, f"{HEADER}\n{line}\n{good}\n"))
+    assert result.exit_code == 1
+    assert f"row {row}, column {column}: " in result.output and message in result.output
+    assert "nothing was imported" in result.output
+    assert trial.query("SELECT COUNT(*) AS n FROM participants") == [{"n": 0}]
+    assert trial.query("SELECT COUNT(*) AS n FROM responses") == [{"n": 0}]
+
+
+def test_all_problems_are_listed_at_once(runner, trial, tmp_path):
+    text = f"{HEADER}\nP-1,A,month2,5.0{',' * 15}\nP-2,C,baseline,5.0{',' * 15}\nP-3,A,baseline,12{',' * 15}\n"
+    result = import_file(runner, write(tmp_path, text))
+    assert "3 problem(s)" in result.output
+    assert "row 2, column timepoint" in result.output and "row 3, column arm" in result.output
+    assert "row 4, column vas" in result.output
+
+
+def test_duplicate_rows_are_refused(runner, trial, tmp_path):
+    text = f"{HEADER}\nP-1,A,baseline,5.0{',' * 15}\nP-1,A,baseline,6.0{',' * 15}\n"
+    result = import_file(runner, write(tmp_path, text))
+    assert "row 3, column timepoint: duplicate row: P-1 baseline is already on row 2" in result.output
+    assert trial.query("SELECT COUNT(*) AS n FROM responses") == [{"n": 0}]
+
+
+def test_an_arm_conflicting_with_an_enrolled_participant_is_refused(runner, trial, tmp_path):
+    trial.enroll("P-1", arm="A")
+    result = import_file(runner, write(tmp_path, f"{HEADER}\nP-1,B,baseline,5.0{',' * 15}\n"))
+    assert "row 2, column arm: P-1 is enrolled in arm A, not B" in result.output
+    assert trial.query("SELECT COUNT(*) AS n FROM responses") == [{"n": 0}]
+
+
+def test_raw_medication_columns_must_agree_with_the_totals(runner, trial, tmp_path):
+    header = HEADER + ",med_took_any,med_1_drug,med_1_strength_mg,med_1_doses_per_day"
+    good = f"P-1,A,baseline{',' * 15}100,20,yes,tramadol,50,2"  # 100 mg tramadol/day = 20 MME
+    assert import_file(runner, write(tmp_path, f"{header}\n{good}\n")).exit_code == 1  # nsaid 100 contradicts
+    fixed = f"P-1,A,baseline{',' * 15}0,20,yes,tramadol,50,2"
+    result = import_file(runner, write(tmp_path, f"{header}\n{fixed}\n"))
+    assert result.exit_code == 0, result.output
+    assert trial.query("SELECT input_mode FROM responses") == [{"input_mode": "paper"}]
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a CSV file"),
+    ("study_id,arm,timepoint,vas\nP-1,A,baseline,5,0\n".encode("utf-16"), "not a CSV file"),
+    ("study_id,arm,timepoint,vas\nJos\u00e9,A,baseline,5.0\n".encode("latin-1"), "not UTF-8"),
+    (b"name,visit\nx,y\n", "column study_id: this column is required"),
+    (b"study_id,arm,timepoint,vas,vas_cm\nP-1,A,baseline,5.0,5\n", "column vas_cm: this column is not in the dataset"),
+    (b"study_id,arm,timepoint,vas\nP-1,A,baseline,5.0,extra\n", "more cells than the header"),
+])
+def test_files_that_are_not_the_dataset_are_refused(runner, trial, tmp_path, content, message):
+    result = import_file(runner, write(tmp_path, content))
+    assert result.exit_code == 1 and message in result.output
+    assert trial.query("SELECT COUNT(*) AS n FROM participants") == [{"n": 0}]
+
+
+def test_a_file_may_leave_out_columns_it_has_no_values_for(runner, trial, tmp_path):
+    result = import_file(runner, write(tmp_path, "study_id,arm,timepoint,vas\nP-9,A,day1,7.5\n"))
+    assert result.exit_code == 0, result.output
+    assert trial.query("SELECT json_extract(scores, '$.vas_mm') AS mm FROM responses") == [{"mm": 75}]
+
+
+# --- Staff downloads -------------------------------------------------------------------------
+
+def test_staff_downloads(simulated, client, clock, trial):
+    create_staff(simulated, clock)
+    staff = Staff(client)
+    staff.login("nurse")
+    assert client.get("/staff/dataset/download?format=csv").status_code == 403
+    staff.post("/staff/logout", {})
+    staff.login("investigator")
+    response = client.get("/staff/dataset/download?format=csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert len(rows) == 180 and list(rows[0])[:19] == CONTRACT
+    for fmt in ("wide-csv", "xlsx", "sav", "codebook-csv", "codebook-html"):
+        got = client.get(f"/staff/dataset/download?format={fmt}")
+        assert got.status_code == 200 and got.headers["Content-Disposition"].startswith("attachment"), fmt
+        assert len(got.data) > 1000
+        got.close()  # a file response holds its file open until the server closes it
+    assert client.get("/staff/dataset/download?format=csv&identifiable=1").status_code == 403
+    assert client.get("/staff/dataset/download?format=pdf").status_code == 404
+    staff.post("/staff/logout", {})
+    staff.login("admin")
+    identifiable = client.get("/staff/dataset/download?format=csv&identifiable=1")
+    assert "phone" in identifiable.get_data(as_text=True).splitlines()[0]
+    actions = [r["action"] for r in trial.query("SELECT action FROM audit_log WHERE entity = 'dataset'")]
+    assert actions.count("export_identifiable") == 1 and actions.count("export") == 4
