@@ -422,7 +422,8 @@ def hodges_lehmann(a: Sequence[float], b: Sequence[float],
     for a SAS 9.4 run at 95% (nearest integer would give 0.15). When C < 1 the interval
     is unbounded at that level and is not given.
 
-    Memory and time are O(n_A n_B).
+    Memory and time are O(d_A d_B) in the numbers of distinct values (see
+    :func:`_difference_order_statistics`), at worst O(n_A n_B).
 
     References
     ----------
@@ -438,9 +439,9 @@ def hodges_lehmann(a: Sequence[float], b: Sequence[float],
         empty = "A" if len(x) == 0 else "B"
         return {"estimate": None, "ci_low": None, "ci_high": None,
                 "note": f"not computed: group {empty} has no values"}
-    diffs = np.sort(np.subtract.outer(y, x).ravel())
-    m = int(diffs.size)
-    estimate = _float(np.median(diffs))
+    m = len(x) * len(y)
+    middle = [(m + 1) // 2, m // 2 + 1]  # the median: one order statistic, or the mean of two
+    estimate = _float(sum(_difference_order_statistics(x, y, middle)) / 2.0)
     _, _, var = _u_statistics(x, y)
     if np.ptp(np.concatenate([x, y])) == 0 or var <= 0:
         return {"estimate": estimate, "ci_low": None, "ci_high": None,
@@ -451,8 +452,34 @@ def hodges_lehmann(a: Sequence[float], b: Sequence[float],
         return {"estimate": estimate, "ci_low": None, "ci_high": None,
                 "note": (f"confidence interval not computed: too few values for a "
                          f"{float(confidence) * 100:g}% interval")}
-    return {"estimate": estimate, "ci_low": _float(diffs[c - 1]),
-            "ci_high": _float(diffs[m - c])}
+    low, high = _difference_order_statistics(x, y, [c, m + 1 - c])
+    return {"estimate": estimate, "ci_low": _float(low), "ci_high": _float(high)}
+
+
+# Above this many (distinct B value, distinct A value) pairs the differences are enumerated one
+# by one; below it, once per pair of distinct values with its multiplicity.
+MAX_DISTINCT_DIFFERENCES = 4_000_000
+
+
+def _difference_order_statistics(x: np.ndarray, y: np.ndarray, ranks: list[int]) -> list[float]:
+    """The k-th smallest (1-based) of the n_A n_B differences y_j - x_i, for each k, exactly.
+
+    Scores are discrete (VAS in mm, ODI in steps of 2-2.5 %), so the differences are computed
+    once per pair of distinct values and weighted by how often each pair occurs: 20,000
+    participants need 10^4 weighted differences instead of 10^8 (0.8 GB). Each distinct
+    difference is the same floating-point subtraction as for the raw values, so the result is
+    identical to sorting all of them.
+    """
+    ux, cx = np.unique(x, return_counts=True)
+    uy, cy = np.unique(y, return_counts=True)
+    if ux.size * uy.size <= MAX_DISTINCT_DIFFERENCES:
+        diffs = np.subtract.outer(uy, ux).ravel()
+        weights = np.multiply.outer(cy, cx).ravel()
+        order = np.argsort(diffs, kind="stable")
+        diffs, cumulative = diffs[order], np.cumsum(weights[order])
+        return [float(diffs[int(np.searchsorted(cumulative, k))]) for k in ranks]
+    diffs = np.sort(np.subtract.outer(y, x).ravel())
+    return [float(diffs[k - 1]) for k in ranks]
 
 
 def rank_biserial(a: Sequence[float], b: Sequence[float]) -> float | None:

@@ -634,3 +634,20 @@ def test_chi_square_reads_exact_p_when_expected_counts_are_small():
     assert result["expected_under_5"] == 0.5 and result["read"] == "p_exact"
     assert result["p_exact"] == pytest.approx(stats.fisher_exact([[96, 4], [98, 2]]).pvalue)
     assert round(result["p"], 3) == 0.407                         # Table 5, as published
+
+
+def test_hodges_lehmann_by_distinct_values_equals_sorting_every_difference():
+    import numpy as np
+    rng = np.random.default_rng(5)
+    for a, b in ((rng.integers(0, 101, 301) / 10, rng.integers(0, 101, 250) / 10),
+                 (rng.normal(5, 2, 40), rng.normal(6, 2, 33)),            # all distinct
+                 (rng.integers(0, 4, 60).astype(float), rng.integers(1, 5, 61).astype(float))):
+        diffs = np.sort(np.subtract.outer(b, a).ravel())
+        m = diffs.size
+        got = st.hodges_lehmann(list(a), list(b))
+        assert got["estimate"] == float(np.median(diffs))
+        _, _, var = st._u_statistics(np.asarray(a, float), np.asarray(b, float))
+        import math
+        from scipy import stats as sps
+        c = math.floor(m / 2 - sps.norm.ppf(0.975) * math.sqrt(var))
+        assert (got["ci_low"], got["ci_high"]) == (float(diffs[c - 1]), float(diffs[m - c]))
