@@ -50,9 +50,11 @@ def import_dataset(db, protocol: Protocol, data: bytes, *, actor: str, now: date
     parsed = importer.parse(data, protocol, enrolled)
     counts = {"participants_created": 0, "answers_stored": 0, "answers_unchanged": 0}
     with write(db):
-        ids = {}
+        ids, already_enrolled = {}, set()
         for study_id, arm in parsed.arms.items():
             existing = participants.by_study_id(db, study_id)
+            if existing is not None:
+                already_enrolled.add(study_id)
             if existing is None:
                 ids[study_id] = participants.insert(db, {
                     "study_id": study_id, "arm": arm, "phone": None, "timezone": "UTC", "language": "en",
@@ -65,8 +67,11 @@ def import_dataset(db, protocol: Protocol, data: bytes, *, actor: str, now: date
             else:
                 ids[study_id] = existing["id"]
         conflicts = []
+        # Only participants enrolled before this import can already have answers.
+        earlier = {(study_id, tp.id): responses.latest(db, ids[study_id], tp.id)
+                   for study_id in already_enrolled for tp in protocol.timepoints}
         for number, study_id, timepoint, instrument, answers, scores, mode in parsed.answers:
-            current = responses.latest(db, ids[study_id], timepoint).get(instrument)
+            current = earlier.get((study_id, timepoint), {}).get(instrument)
             if current is not None:
                 if current["answers"] == answers:
                     counts["answers_unchanged"] += 1
@@ -80,7 +85,8 @@ def import_dataset(db, protocol: Protocol, data: bytes, *, actor: str, now: date
             counts["answers_stored"] += 1
         if conflicts:
             raise importer.ImportError_(conflicts)  # rolls the whole transaction back
-        for study_id, participant_id in ids.items():
+        for study_id in already_enrolled:  # participants created here have no schedule to complete
+            participant_id = ids[study_id]
             for tp in protocol.timepoints:
                 done = responses.latest(db, participant_id, tp.id)
                 if done and all(name in done for name in tp.instruments):
