@@ -46,10 +46,7 @@ def csv_chunks(rows: Iterable[dict[str, str]], fieldnames: Iterable[str]) -> Ite
 
 
 def codebook_rows(protocol: Protocol, identifiable: bool = False) -> list[dict[str, str]]:
-    return [{"name": v.name, "label": v.label, "type": v.type, "unit": v.unit,
-             "allowed": v.allowed or "; ".join(f"{value} = {label}" for value, label in v.value_labels),
-             "instrument": v.instrument, "derivation": v.derivation}
-            for v in dataset.codebook(protocol, identifiable)]
+    return codebook_rows_from(dataset.codebook(protocol, identifiable))
 
 
 def codebook_html(protocol: Protocol, identifiable: bool = False) -> str:

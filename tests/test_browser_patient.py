@@ -14,7 +14,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.browser_support import (CHROMIUM, CHROMIUM_ARGS, PHONE, RECORD_CSP_VIOLATIONS, ConsoleLog,
+from tests.browser_support import (browser, live_server, new_page,  # noqa: F401 (fixtures)
+                                   CHROMIUM, CHROMIUM_ARGS, PHONE, RECORD_CSP_VIOLATIONS, ConsoleLog,
                                    LiveServer, axe_violations)
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -32,36 +33,7 @@ SEND = "Send my answers"
 
 # --- fixtures ---------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def live_server(app):
-    with LiveServer(app) as server:
-        yield server
-
-
-@pytest.fixture
-def new_page(browser, live_server):
-    """new_page(**context options) -> a page in a fresh phone context; all closed afterwards."""
-    contexts = []
-
-    def make(**options):
-        context = browser.new_context(base_url=live_server.url, **{**PHONE, **options})
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
+# browser, live_server and new_page come from tests.browser_support.
 
 
 # --- helpers ----------------------------------------------------------------------------------
