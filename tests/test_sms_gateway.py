@@ -470,3 +470,21 @@ def test_find_sent_against_prism_raises_when_the_listing_is_refused(prism):
         with pytest.raises(GatewayError) as raised:
             gateway.find_sent(TO, datetime(2019, 5, 24, tzinfo=timezone.utc), lambda body: True)
     assert (raised.value.outcome, raised.value.error_code) == (FAILED, 422)
+
+
+def test_a_reminder_pass_through_prism_stores_twilios_sid(prism, app, trial):
+    """End to end: `reminders send-due` with the Twilio gateway, against Twilio's contract."""
+    from datetime import date
+
+    from app import create_app
+
+    trial.enroll(procedure_date=date(2026, 3, 2))
+    twilio_app = create_app({"TESTING": True, "DATABASE": app.config["DATABASE"], "CLOCK": trial.clock,
+                             "BASE_URL": "https://pro.example.org", "SMS_GATEWAY": "twilio",
+                             **prism_config(prism)})
+    result = twilio_app.test_cli_runner().invoke(args=["reminders", "send-due", "--now", "2026-03-03T10:00:00+00:00"])
+    assert result.exit_code == 0 and "sent 1" in result.output, result.output
+    stored = trial.query("SELECT sid, status, to_number FROM messages")
+    assert len(stored) == 1 and SID_FORMAT.fullmatch(stored[0]["sid"])
+    assert (stored[0]["status"], stored[0]["to_number"]) == ("queued", "+12025550101")
+    twilio_app.extensions["sms_gateway"].close()
