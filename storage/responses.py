@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
-
 import sqlite_utils
 
 from storage.db import utc_iso

@@ -10,7 +10,6 @@ import os
 import threading
 from pathlib import Path
 
-import pytest
 from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,38 +82,3 @@ def axe_violations(page) -> list[dict]:
              "summary": [node.get("failureSummary") for node in v["nodes"]][:2]}
             for v in violations]
 
-
-# --- fixtures shared by the browser test files (imported there by name) ---------------------
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright import sync_api
-
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def live_server(app):
-    with LiveServer(app) as server:
-        yield server
-
-
-@pytest.fixture
-def new_page(browser, live_server):
-    """new_page(**context options) -> a page in a fresh phone context; all closed afterwards."""
-    contexts = []
-
-    def make(**options):
-        context = browser.new_context(base_url=live_server.url, **{**PHONE, **options})
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()

@@ -106,3 +106,45 @@ def cheap_password_hashing(monkeypatch):
     from services import accounts
 
     monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+# --- Browser fixtures (tests/browser_support.py has the pieces) ----------------------------
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright import sync_api
+
+    from tests.browser_support import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def live_server(app):
+    from tests.browser_support import LiveServer
+
+    with LiveServer(app) as server:
+        yield server
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """new_page(**context options) -> a page in a fresh phone context; all closed afterwards."""
+    from tests.browser_support import PHONE
+
+    contexts = []
+
+    def make(**options):
+        context = browser.new_context(base_url=live_server.url, **{**PHONE, **options})
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()

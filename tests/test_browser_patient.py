@@ -14,9 +14,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.browser_support import (browser, live_server, new_page,  # noqa: F401 (fixtures)
-                                   CHROMIUM, CHROMIUM_ARGS, PHONE, RECORD_CSP_VIOLATIONS, ConsoleLog,
-                                   LiveServer, axe_violations)
+from tests.browser_support import (CHROMIUM, RECORD_CSP_VIOLATIONS, ConsoleLog,
+                                   axe_violations)
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
@@ -33,7 +32,7 @@ SEND = "Send my answers"
 
 # --- fixtures ---------------------------------------------------------------------------------
 
-# browser, live_server and new_page come from tests.browser_support.
+# browser, live_server and new_page are fixtures of tests/conftest.py.
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -18,9 +18,8 @@ import pytest
 from app import create_app
 from services import accounts, allocation
 from storage import open_db
-from tests.browser_support import (browser, live_server, new_page,  # noqa: F401 (fixtures)
-                                   CHROMIUM, CHROMIUM_ARGS, PHONE, RECORD_CSP_VIOLATIONS, ConsoleLog,
-                                   LiveServer, axe_violations)
+from tests.browser_support import (CHROMIUM, PHONE, RECORD_CSP_VIOLATIONS, ConsoleLog,
+                                   axe_violations)
 from tests.conftest import START
 from web import reminders
 
@@ -56,7 +55,7 @@ def app(db_path, clock, outbox):
                        "SMS_OUTBOX": str(outbox)})
 
 
-# browser, live_server and new_page come from tests.browser_support.
+# browser, live_server and new_page are fixtures of tests/conftest.py.
 
 
 @pytest.fixture

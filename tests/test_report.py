@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
-
 import numpy as np
 import pytest
 
