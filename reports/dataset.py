@@ -10,7 +10,7 @@ the trial grows.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from questionnaires.medication import DRUGS, MAX_ROWS, nsaid_reduction_pct
 from questionnaires.odi import FIELDS as ODI_FIELDS
@@ -48,6 +48,7 @@ class Variable:
     instrument: str = ""
     derivation: str = ""
     value_labels: tuple[tuple[int | str, str], ...] = ()
+    timepoints: str = ""      # where it is collected: the timepoints its instrument is given at
 
 
 def _number(value: float | None, places: int, fixed: bool = False) -> str:
@@ -126,7 +127,10 @@ def codebook(protocol: Protocol, identifiable: bool = False) -> list[Variable]:
             Variable("allocation_reason", "Why the arm was allocated outside the app (free text)", "string"),
             Variable("withdrawal_reason", "Why the participant withdrew (free text)", "string"),
         ]
-    return variables
+    given_at = {name: ", ".join(tp.id for tp in protocol.timepoints if name in tp.instruments)
+                for name in ("vas", "odi", "satisfaction", "medication")}
+    return [replace(v, timepoints=given_at[v.instrument] if v.instrument else "every timepoint")
+            for v in variables]
 
 
 def columns(identifiable: bool = False) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ from questionnaires.protocol import Protocol
 from reports import dataset
 
 FORMATS = ("csv", "wide-csv", "xlsx", "sav")
-CODEBOOK_FIELDS = ("name", "label", "type", "unit", "allowed", "instrument", "derivation")
+CODEBOOK_FIELDS = ("name", "label", "type", "unit", "allowed", "instrument", "timepoints", "derivation")
 
 
 def write_csv(rows: Iterable[dict[str, str]], fieldnames: Iterable[str], out: TextIO) -> int:
@@ -87,7 +87,7 @@ def write_xlsx(rows: Iterable[dict[str, str]], variables: list[dataset.Variable]
 def codebook_rows_from(variables: list[dataset.Variable]) -> list[dict[str, str]]:
     return [{"name": v.name, "label": v.label, "type": v.type, "unit": v.unit,
              "allowed": v.allowed or "; ".join(f"{value} = {label}" for value, label in v.value_labels),
-             "instrument": v.instrument, "derivation": v.derivation} for v in variables]
+             "instrument": v.instrument, "timepoints": v.timepoints, "derivation": v.derivation} for v in variables]
 
 
 def _typed(text: str, kind: str):

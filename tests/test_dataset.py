@@ -99,7 +99,8 @@ def test_xlsx_has_data_and_codebook_sheets(simulated, runner, tmp_path):
     vas = [row[3] for row in data[1:] if row[3] is not None]
     assert vas and all(isinstance(v, (int, float)) and 0 <= v <= 10 for v in vas)  # numbers, not text
     codebook = {row[0]: row for row in book["codebook"].iter_rows(values_only=True)}
-    assert codebook["odi_score"][3] == "%" and "at least 8 sections" in codebook["odi_score"][6]
+    assert codebook["odi_score"][3] == "%" and "at least 8 sections" in codebook["odi_score"][7]
+    assert codebook["odi_score"][6] == "baseline, month1, month3, month6"
     book.close()
 
 
@@ -122,6 +123,8 @@ def test_codebook_csv_and_html(simulated, runner, tmp_path):
     assert list(entries)[:19] == CONTRACT
     assert entries["mme_mg_day"]["unit"] == "oral morphine mg equivalents/day"
     assert entries["arm"]["allowed"] == "A = Fluoroscopy-guided, B = CT-guided"
+    assert entries["sat_results"]["timepoints"] == "week1, month1, month3, month6"
+    assert entries["vas"]["timepoints"] == "baseline, day1, week1, month1, month3, month6"
     html = (tmp_path / "codebook.html").read_text()
     assert "<td>nsaid_mg_day</td>" in html and "WHO ATC DDD" in html
 

@@ -186,8 +186,10 @@ def test_report_page_for_investigators_with_downloads(simulated, client, clock):
     staff.login("investigator")
     page = client.get("/staff/report")
     assert page.status_code == 200 and b"Table 3" in page.data
+    assert b'href="/staff/report?download=json">Download JSON' in page.data
     download = client.get("/staff/report?download=json")
     assert download.headers["Content-Disposition"].startswith('attachment; filename="report-')
     assert json.loads(download.data)["arms"]["B"]["n"] == 40
-    assert client.get("/staff/report?download=html").headers["Content-Disposition"].endswith('.html"')
+    html = client.get("/staff/report?download=html")
+    assert html.headers["Content-Disposition"].endswith('.html"') and b"Download JSON" not in html.data
     assert client.get("/staff/report?download=pdf").status_code == 404

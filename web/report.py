@@ -20,11 +20,13 @@ def as_json(report: dict) -> str:
     return json.dumps(report, indent=2, allow_nan=False)
 
 
-def as_html(report: dict, observations) -> str:
+def as_html(report: dict, observations, links: dict[str, str] | None = None) -> str:
+    """``links``: label -> URL shown above the report on the staff page (not in downloads)."""
     arms = [arm.label for arm in protocol().arms]
     series = trial_report.figure_series(observations, protocol())
     svg = {}
     for variable, (title, unit) in {"vas": ("VAS", "cm"), "odi": ("ODI", "%")}.items():
         if any(values for _, per_arm in series[variable] for values in per_arm):
             svg[variable] = figures.boxplot_svg(f"{title} by timepoint", f"{title} ({unit})", series[variable], arms)
-    return render_template("report/report.html", report=report, figures=svg, arms=protocol().arms)
+    return render_template("report/report.html", report=report, figures=svg, arms=protocol().arms,
+                           links=links or {})

@@ -278,7 +278,10 @@ def report():
     if download == "json":
         return Response(report_view.as_json(data), mimetype="application/json", headers={
             "Content-Disposition": f'attachment; filename="report-{stamp}.json"'})
-    html = report_view.as_html(data, observations)
+    links = {} if download else {"Back to the board": url_for(".dashboard"),
+                                 "Download JSON": url_for(".report", download="json"),
+                                 "Download HTML": url_for(".report", download="html")}
+    html = report_view.as_html(data, observations, links)
     headers = {"Content-Security-Policy": REPORT_CSP}
     if download == "html":
         headers["Content-Disposition"] = f'attachment; filename="report-{stamp}.html"'
