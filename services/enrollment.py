@@ -74,6 +74,25 @@ def check_timezone(name: str | None) -> str:
     return name
 
 
+def check_contact(phone: str | None, timezone: str, language: str, languages: list[str],
+                  errors: dict[str, str]) -> str | None:
+    """Phone (to E.164), time zone and language, as enrollment and nurses' edits both need;
+    adds what is wrong to ``errors`` and returns the clean phone number."""
+    clean_phone = None
+    if phone:
+        try:
+            clean_phone = normalise_phone(phone)
+        except ValueError as exc:
+            errors["phone"] = str(exc)
+    try:
+        check_timezone(timezone)
+    except ValueError as exc:
+        errors["timezone"] = str(exc)
+    if language not in languages:
+        errors["language"] = f"must be one of {', '.join(languages)}"
+    return clean_phone
+
+
 def validate_enrollment(protocol: Protocol, languages: list[str], *, study_id: str, arm: str | None,
                         phone: str | None, timezone: str | None, language: str | None,
                         procedure_date: str | date | None, punctures: int | str | None = None,
@@ -103,20 +122,9 @@ def validate_enrollment(protocol: Protocol, languages: list[str], *, study_id: s
             clean_punctures = None
     elif arm is None:
         errors["punctures"] = "needed to randomize: the number of puncture points, 1 to 6"
-    clean_phone = None
-    if phone:
-        try:
-            clean_phone = normalise_phone(phone)
-        except ValueError as exc:
-            errors["phone"] = str(exc)
     timezone = timezone or DEFAULT_TIMEZONE
-    try:
-        check_timezone(timezone)
-    except ValueError as exc:
-        errors["timezone"] = str(exc)
     language = language or DEFAULT_LANGUAGE
-    if language not in languages:
-        errors["language"] = f"must be one of {', '.join(languages)}"
+    clean_phone = check_contact(phone, timezone, language, languages, errors)
     clean_date = None
     if isinstance(procedure_date, date):
         clean_date = procedure_date

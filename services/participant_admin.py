@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from questionnaires.protocol import Protocol
 from scheduler.reminders import plan
 from scheduler.schedule import window_for
-from services.enrollment import check_timezone, normalise_phone
+from services.enrollment import check_contact
 from storage import participants, reminders, write
 from storage import contacts as contact_log
 from storage.audit import record
@@ -40,18 +40,7 @@ def update_contact(db, protocol: Protocol, languages: list[str], study_id: str, 
     """Change phone, time zone and language; a new time zone moves the open windows and the
     reminders still pending to the new local days. Returns the fields that changed."""
     errors: dict[str, str] = {}
-    clean_phone = None
-    if phone:
-        try:
-            clean_phone = normalise_phone(phone)
-        except ValueError as exc:
-            errors["phone"] = str(exc)
-    try:
-        check_timezone(timezone)
-    except ValueError as exc:
-        errors["timezone"] = str(exc)
-    if language not in languages:
-        errors["language"] = f"must be one of {', '.join(languages)}"
+    clean_phone = check_contact(phone, timezone, language, languages, errors)
     if errors:
         raise AdminError(errors)
     with write(db):
