@@ -24,17 +24,6 @@ def record(db: sqlite_utils.Database, *, at: datetime, actor: str, action: str, 
     })
 
 
-def entries(db: sqlite_utils.Database, entity: str | None = None, entity_id: Any = None) -> list[dict]:
-    where, params = [], []
-    if entity is not None:
-        where.append("entity = ?")
-        params.append(entity)
-    if entity_id is not None:
-        where.append("entity_id = ?")
-        params.append(str(entity_id))
-    return list(db["audit_log"].rows_where(" AND ".join(where) or None, params, order_by="id"))
-
-
 def search(db: sqlite_utils.Database, *, actor: str | None = None, action: str | None = None,
            entity_id: str | None = None, since: datetime | None = None, until: datetime | None = None,
            limit: int = 200) -> list[dict]:

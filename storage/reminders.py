@@ -78,10 +78,6 @@ def later_attempt_due(db: sqlite_utils.Database, reminder: dict, now: datetime) 
         [reminder["participant_id"], reminder["timepoint"], reminder["attempt"], utc_iso(now)]).fetchone())
 
 
-def for_participant(db: sqlite_utils.Database, participant_id: int) -> list[dict]:
-    return list(db["reminders"].rows_where("participant_id = ?", [participant_id], order_by="planned_at, id"))
-
-
 def pending_for(db: sqlite_utils.Database, participant_id: int, timepoint: str) -> list[dict]:
     return list(db["reminders"].rows_where("participant_id = ? AND timepoint = ? AND status = 'pending'",
                                            [participant_id, timepoint], order_by="attempt"))

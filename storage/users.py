@@ -37,7 +37,3 @@ def recent_failures(db: sqlite_utils.Database, *, email: str, ip: str | None, si
     by_ip_count = db.execute("SELECT COUNT(*) FROM login_attempts WHERE ip = ? AND at >= ? AND success = 0",
                              [ip, stamp]).fetchone()[0] if ip else 0
     return by_email_count, by_ip_count
-
-
-def listing(db: sqlite_utils.Database) -> list[dict]:
-    return list(db.query("SELECT id, email, role, active, created_at FROM users ORDER BY email"))
