@@ -25,7 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
-from scheduler import sms  # noqa: E402
+from sms import gateway as sms  # noqa: E402
+from sms.twilio import TwilioGateway  # noqa: E402
+from services import messaging  # noqa: E402
 from scheduler.dispatch import Dispatcher  # noqa: E402
 from scheduler.reminders import plan  # noqa: E402
 from scheduler.schedule import schedule  # noqa: E402
@@ -66,14 +68,14 @@ def run(gateway_name: str, count: int) -> None:
         else:
             from tests.prism_support import SPEC, PrismServer
             prism = PrismServer(SPEC, Path(tmp) / "prism.log").start()
-            gateway = sms.TwilioGateway.from_config({
+            gateway = TwilioGateway.from_config({
                 "TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "x" * 32,
                 "TWILIO_FROM_NUMBER": "+12025550199", "TWILIO_API_BASE": prism.url})
         try:
             dispatcher = Dispatcher(gateway=gateway, protocol=app.extensions["protocol"],
                                     compose=lambda p, url: f"Your follow-up questionnaire is ready: {url}. "
                                                            "Reply STOP to opt out.",
-                                    link_url=lambda token: f"https://pro.example.org/f/{token}",
+                                    link_url=lambda token: f"https://pro.example.org/f/{token}", messaging=messaging,
                                     status_callback="https://pro.example.org/twilio/status")
             db = open_db(app.config["DATABASE"])
             tracemalloc.start()

@@ -68,6 +68,11 @@ class Protocol:
     arms: tuple[Arm, ...]
     timepoints: tuple[Timepoint, ...]
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
+    baseline_id: str = ""      # the reference for changes over time; the first timepoint by default
+
+    @property
+    def baseline(self) -> Timepoint:
+        return self.timepoint(self.baseline_id) or self.timepoints[0]
 
     def timepoint(self, timepoint_id: str) -> Timepoint | None:
         return next((tp for tp in self.timepoints if tp.id == timepoint_id), None)
@@ -169,9 +174,12 @@ def parse_protocol(data: Mapping[str, Any], instruments: Mapping[str, Instrument
     _duplicates("timepoints", [tp.id for tp in timepoints], problems)
 
     reminders = _reminder_policy(data.get("reminders", {}), problems)
+    baseline_id = data.get("baseline", timepoints[0].id if timepoints else "")
+    if not isinstance(baseline_id, str) or (timepoints and baseline_id not in {tp.id for tp in timepoints}):
+        problems.append(f"baseline: must name one of the timepoints, got {baseline_id!r}")
     if problems:
         raise ProtocolError(source, problems)
-    return Protocol(protocol_id, title, version, tuple(arms), tuple(timepoints), reminders)
+    return Protocol(protocol_id, title, version, tuple(arms), tuple(timepoints), reminders, baseline_id)
 
 
 def _flag(where: str, table: Mapping[str, Any], key: str, problems: list[str]) -> bool:

@@ -10,14 +10,16 @@ the trial grows.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import groupby
 from dataclasses import dataclass, replace
 
-from questionnaires.medication import DRUGS, MAX_ROWS, nsaid_reduction_pct
+from questionnaires.medication import DRUGS, MAX_ROWS
 from questionnaires.odi import FIELDS as ODI_FIELDS
 from questionnaires.odi import SECTIONS
 from questionnaires.protocol import Protocol
 from questionnaires.satisfaction import LEVEL_LABELS
-from storage import results
+from reports.derived import nsaid_reduction
+from storage import participants, responses
 
 FIXED_COLUMNS = ("study_id", "arm", "timepoint", "vas", *ODI_FIELDS, "odi_score", "sat_procedure", "sat_results",
                  "nsaid_mg_day", "mme_mg_day")
@@ -137,20 +139,46 @@ def columns(identifiable: bool = False) -> tuple[str, ...]:
     return COLUMNS + (IDENTIFIABLE_COLUMNS if identifiable else ())
 
 
+def _by_study_id(rows: Iterator[dict]) -> Iterator[tuple[str, list[dict]]]:
+    """(study_id, its rows) from rows ordered by study_id."""
+    for study_id, group in groupby(rows, key=lambda row: row["study_id"]):
+        yield study_id, list(group)
+
+
 def long_rows(db, protocol: Protocol, identifiable: bool = False) -> Iterator[dict[str, str]]:
-    """One row per participant per protocol timepoint, as text (blank = missing), streamed."""
-    for person in results.iter_participants(db):
+    """One row per participant per protocol timepoint, as text (blank = missing), streamed.
+
+    Three queries in all, each ordered by study_id (participants, their newest answers, their
+    windows), merged a participant at a time: memory stays flat however big the trial.
+    """
+    answer_groups = _by_study_id(responses.newest_by_study_id(db))
+    window_groups = _by_study_id(participants.every_timepoint(db))
+    next_answers, next_windows = next(answer_groups, None), next(window_groups, None)
+    for person in participants.every(db):
         by_timepoint: dict[str, dict[str, dict]] = {}
-        for response in results.responses_of(db, person["id"]):
-            by_timepoint.setdefault(response["timepoint"], {})[response["instrument"]] = response
-        windows = {row["timepoint"]: row for row in results.timepoints_of(db, person["id"])}
-        baseline_nsaid = by_timepoint.get("baseline", {}).get("medication", {}).get("scores", {}).get("nsaid_mg_day")
+        if next_answers and next_answers[0] == person["study_id"]:
+            for response in next_answers[1]:
+                by_timepoint.setdefault(response["timepoint"], {})[response["instrument"]] = response
+            next_answers = next(answer_groups, None)
+        windows: dict[str, dict] = {}
+        if next_windows and next_windows[0] == person["study_id"]:
+            windows = {row["timepoint"]: row for row in next_windows[1]}
+            next_windows = next(window_groups, None)
+        baseline_nsaid = nsaid_of(by_timepoint.get(protocol.baseline.id, {}))
         for tp in protocol.timepoints:
-            yield _row(person, tp.id, by_timepoint.get(tp.id, {}), windows.get(tp.id), baseline_nsaid, identifiable)
+            answers = by_timepoint.get(tp.id, {})
+            reduction = (nsaid_reduction(protocol, tp.id, baseline_nsaid, nsaid_of(answers))
+                         if "medication" in answers else None)
+            yield _row(person, tp.id, answers, windows.get(tp.id), reduction, identifiable)
+
+
+def nsaid_of(answers: dict[str, dict]) -> float | None:
+    """NSAID mg/day from one timepoint's answers (by instrument), if the medication form is there."""
+    return answers.get("medication", {}).get("scores", {}).get("nsaid_mg_day")
 
 
 def _row(person: dict, timepoint: str, answers: dict[str, dict], window: dict | None,
-         baseline_nsaid: float | None, identifiable: bool) -> dict[str, str]:
+         nsaid_reduction_value: float | None, identifiable: bool) -> dict[str, str]:
     row = dict.fromkeys(columns(identifiable), "")
     row.update(study_id=person["study_id"], arm=person["arm"], timepoint=timepoint,
                punctures="" if person["punctures"] is None else str(person["punctures"]),
@@ -176,9 +204,7 @@ def _row(person: dict, timepoint: str, answers: dict[str, dict], window: dict | 
         row["nsaid_mg_day"] = _number(scores.get("nsaid_mg_day"), SCORE_DECIMALS)
         row["mme_mg_day"] = _number(scores.get("mme_mg_day"), SCORE_DECIMALS)
         row["paracetamol_mg_day"] = _number(scores.get("paracetamol_mg_day"), SCORE_DECIMALS)
-        if timepoint != "baseline":
-            row["nsaid_reduction_pct"] = _number(nsaid_reduction_pct(baseline_nsaid, scores.get("nsaid_mg_day")),
-                                                 SCORE_DECIMALS)
+        row["nsaid_reduction_pct"] = _number(nsaid_reduction_value, SCORE_DECIMALS)
         if "items" in med["answers"]:  # the form's rows; a paper form may give daily totals only
             row["med_took_any"] = med["answers"]["took_any"]
             for n, item in enumerate(med["answers"]["items"], 1):

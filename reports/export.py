@@ -10,15 +10,75 @@ from __future__ import annotations
 import csv
 import html
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from questionnaires.protocol import Protocol
 from reports import dataset
 
-FORMATS = ("csv", "wide-csv", "xlsx", "sav")
 CODEBOOK_FIELDS = ("name", "label", "type", "unit", "allowed", "instrument", "timepoints", "derivation")
+
+
+@dataclass(frozen=True)
+class Format:
+    """One way the dataset leaves the app: the CLI's --format and the dataset page's downloads."""
+
+    id: str
+    suffix: str             # the file name's ending, after "scored-dataset-<date>."
+    mimetype: str
+    label: str
+    codebook: bool = False  # the codebook alone, not the data
+    text: bool = False      # written as text chunks, so the web can stream it
+
+
+FORMAT_TABLE = (
+    Format("csv", "csv", "text/csv", "CSV, long: a row per participant per timepoint", text=True),
+    Format("wide-csv", "wide.csv", "text/csv", "CSV, wide: a row per participant", text=True),
+    Format("xlsx", "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+           "Excel, with the codebook as a second sheet"),
+    Format("sav", "sav", "application/x-spss-sav", "SPSS .sav, with variable and value labels"),
+    Format("codebook-csv", "codebook.csv", "text/csv", "Codebook, CSV", codebook=True, text=True),
+    Format("codebook-html", "codebook.html", "text/html", "Codebook, a web page", codebook=True, text=True),
+)
+DOWNLOADS = {f.id: f for f in FORMAT_TABLE}
+# The data formats (`dataset export --format`); the codebook comes with --codebook.
+FORMATS = tuple(f.id for f in FORMAT_TABLE if not f.codebook)
+
+
+def _table(db, protocol: Protocol, fmt: str, identifiable: bool) -> tuple[Iterable[dict[str, str]], tuple[str, ...]]:
+    """(rows, columns) of a CSV format: the data streamed from the database, or the codebook."""
+    if fmt == "csv":
+        return dataset.long_rows(db, protocol, identifiable), dataset.columns(identifiable)
+    if fmt == "wide-csv":
+        return dataset.wide_rows(db, protocol), dataset.wide_columns(protocol)
+    if fmt == "codebook-csv":
+        return codebook_rows(protocol, identifiable), CODEBOOK_FIELDS
+    raise ValueError(f"{fmt!r} is not a CSV format")
+
+
+def text_chunks(db, protocol: Protocol, fmt: str, identifiable: bool = False) -> Iterator[str]:
+    """A text format (CSV or a codebook) as chunks, for a streamed download."""
+    if fmt == "codebook-html":
+        yield codebook_html(protocol, identifiable)
+    else:
+        yield from csv_chunks(*_table(db, protocol, fmt, identifiable))
+
+
+def write_file(db, protocol: Protocol, fmt: str, path: Path, identifiable: bool = False) -> int | None:
+    """Write one format to ``path``; returns the data rows written (None for a codebook)."""
+    if fmt not in DOWNLOADS:
+        raise ValueError(f"format must be one of {', '.join(DOWNLOADS)}")
+    if fmt in ("xlsx", "sav"):
+        write = write_xlsx if fmt == "xlsx" else write_sav
+        return write(dataset.long_rows(db, protocol, identifiable), dataset.codebook(protocol, identifiable), path)
+    if fmt == "codebook-html":
+        path.write_text(codebook_html(protocol, identifiable), encoding="utf-8")
+        return None
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        count = write_csv(*_table(db, protocol, fmt, identifiable), out)
+    return None if DOWNLOADS[fmt].codebook else count
 
 
 def write_csv(rows: Iterable[dict[str, str]], fieldnames: Iterable[str], out: TextIO) -> int:

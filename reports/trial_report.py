@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from questionnaires.medication import nsaid_reduction_pct
 from questionnaires.protocol import Protocol
 from questionnaires.satisfaction import LEVEL_LABELS
 from reports import statistics as st
-from storage import results
+from reports.derived import nsaid_reduction
+from storage import participants, responses
 from storage.db import parse_utc, utc_iso
 
 
@@ -35,7 +35,6 @@ CONTINUOUS = (
 )
 REPEATED = ("vas", "odi")
 SATISFACTION = (("sat_procedure", "Satisfaction with the procedure"), ("sat_results", "Satisfaction with results"))
-BASELINE = "baseline"
 
 
 @dataclass
@@ -48,10 +47,10 @@ class Observations:
 
 
 def gather(db) -> Observations:
-    observations = Observations(results.participants(db))
-    for row in results.latest_responses(db):
+    observations = Observations(list(participants.every(db)))
+    for row in responses.newest(db):
         observations.scores.setdefault((row["participant_id"], row["timepoint"]), {}).update(row["scores"])
-    for row in results.timepoints(db):
+    for row in participants.every_timepoint(db):
         observations.windows[(row["participant_id"], row["timepoint"])] = row
     return observations
 
@@ -71,12 +70,12 @@ def _values(obs: Observations, arm: str, timepoint: str, value: Callable[[dict],
     return found
 
 
-def _nsaid_reduction(obs: Observations, timepoint: str) -> Callable[[dict], float | None]:
+def _nsaid_reduction(obs: Observations, protocol: Protocol, timepoint: str) -> Callable[[int], float | None]:
     """Per participant: (baseline - follow-up) / baseline x 100 of diclofenac-equivalent mg/day."""
     def value_for(person_id: int) -> float | None:
-        base = obs.scores.get((person_id, BASELINE), {}).get("nsaid_mg_day")
+        base = obs.scores.get((person_id, protocol.baseline.id), {}).get("nsaid_mg_day")
         now = obs.scores.get((person_id, timepoint), {}).get("nsaid_mg_day")
-        return nsaid_reduction_pct(base, now)
+        return nsaid_reduction(protocol, timepoint, base, now)
     return value_for
 
 
@@ -112,9 +111,9 @@ def analyse(obs: Observations, protocol: Protocol, now: datetime) -> dict:
             report["continuous"].append({"variable": variable.id, "label": variable.label, "unit": variable.unit,
                                          "timepoint": tp.id, "timepoint_label": tp.label, **_compare(a, b)})
     for tp in _timepoints_with(protocol, "medication"):
-        if tp.id == BASELINE:
+        if tp.id == protocol.baseline.id:
             continue
-        reduction = _nsaid_reduction(obs, tp.id)
+        reduction = _nsaid_reduction(obs, protocol, tp.id)
         a = [v for p in obs.participants if p["arm"] == arm_a and (v := reduction(p["id"])) is not None]
         b = [v for p in obs.participants if p["arm"] == arm_b and (v := reduction(p["id"])) is not None]
         report["continuous"].append({"variable": "nsaid_reduction", "label": "Reduction of NSAIDs", "unit": "%",

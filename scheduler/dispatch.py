@@ -25,16 +25,16 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Protocol as Interface
 from zoneinfo import ZoneInfo
 
 from questionnaires.protocol import Protocol
+from scheduler import links
 from scheduler import reminders as policy
-from scheduler import sms
 from scheduler.sms_text import count_segments
-from services import links
-from storage import messages, participants, write
+from sms import gateway as sms
+from storage import messages, participants, tokens, write
 from storage import reminders as rows
-from storage.audit import record
 from storage.db import parse_utc
 
 log = logging.getLogger(__name__)
@@ -53,12 +53,23 @@ LOOKUP_SLACK = timedelta(minutes=5)
 ACTOR = "reminders"
 
 
+class Messaging(Interface):
+    """What the dispatcher asks of services.messaging, the one place that opts a participant out
+    or flags a number. It is passed in, because services sit above the dispatcher."""
+
+    def opt_out(self, db, participant: dict, *, actor: str, reason: str, now: datetime) -> bool: ...
+
+    def flag_number(self, db, participant: dict, *, error_code: int | None, now: datetime,
+                    detail: str | None = None, actor: str = ...) -> bool: ...
+
+
 @dataclass
 class Dispatcher:
     gateway: sms.Gateway
     protocol: Protocol
     compose: Callable[[dict, str], str]      # (participant, link URL) -> SMS body
-    link_url: Callable[[str], str]           # token -> full patient URL
+    link_url: Callable[[str], str]           # token -> full patient URL (scheduler.links.patient_url)
+    messaging: Messaging                     # services.messaging
     status_callback: str | None = None
     lease: timedelta = CLAIM_LEASE
     batch: int = CLAIM_BATCH
@@ -120,26 +131,29 @@ class Dispatcher:
             if not rows.keep_claim(db, reminder["id"], self.runner, self.clock()):
                 return "lost_claim"  # held too long and recovered by another pass: it is theirs now
             participant = participants.by_id(db, reminder["participant_id"])
-            decision = self.decide(db, reminder, participant, now, requested)
+            window = participants.timepoint(db, reminder["participant_id"], reminder["timepoint"])
+            decision = self.decide(db, reminder, participant, window, now, requested)
             if decision.action == policy.CANCEL:
                 rows.settle(db, reminder["id"], rows.CANCELLED, now, reason=decision.reason)
                 return "cancelled"
             if decision.action == policy.DEFER:
                 rows.settle(db, reminder["id"], rows.PENDING, now, due_at=decision.until, reason="quiet_hours")
                 return "deferred"
-            token, _ = links.create_link(db, participant["study_id"], reminder["timepoint"], actor=ACTOR, now=now)
+            # decide() cancelled a withdrawn participant and a closed window: a link may be issued.
+            token = tokens.mint(db, participant=participant, timepoint=reminder["timepoint"],
+                                expires_at=parse_utc(window["closes_at"]), actor=ACTOR, now=now)
             body = self.compose(participant, self.link_url(token))
             segments = count_segments(body)
             message_id = messages.insert_outbound(
                 db, participant_id=participant["id"], reminder_id=reminder["id"], to=participant["phone"],
-                body=links.redact(body), token_hash=links.hash_token(token), gateway=self.gateway.name,
+                body=links.redact(body), token_hash=tokens.hash_token(token), gateway=self.gateway.name,
                 segments=segments.count, encoding=segments.encoding, now=now)
         result = self.gateway.send(sms.Outgoing(participant["phone"], body, self.status_callback))
         with write(db):
             return self._record(db, reminder, participant, message_id, result, now)
 
-    def decide(self, db, reminder: dict, participant: dict, now: datetime, requested: bool = False) -> policy.Decision:
-        window = participants.timepoint(db, reminder["participant_id"], reminder["timepoint"])
+    def decide(self, db, reminder: dict, participant: dict, window: dict, now: datetime,
+               requested: bool = False) -> policy.Decision:
         return policy.decide(self.protocol.reminders, policy.Situation(
             now=now, zone=ZoneInfo(participant["timezone"]), closes_at=parse_utc(window["closes_at"]),
             withdrawn=participant["status"] != "active", opted_out=bool(participant["sms_opt_out"]),
@@ -157,13 +171,12 @@ class Dispatcher:
             return "sent"
         messages.record_result(db, message_id, status="failed", error_code=result.error_code, now=now)
         if result.outcome == sms.OPTED_OUT:
-            opt_out(db, participant, now, actor="twilio", reason=f"Twilio error {result.error_code}")
+            self.messaging.opt_out(db, participant, actor="twilio", reason=f"Twilio error {result.error_code}",
+                                   now=now)
             rows.settle(db, reminder["id"], rows.CANCELLED, now, reason=policy.OPTED_OUT)
             return "opted_out"
         if result.outcome == sms.BAD_NUMBER:
-            participants.set_phone_problem(db, participant["id"], f"Twilio error {result.error_code}")
-            record(db, at=now, actor="twilio", action="flag_phone", entity="participant",
-                   entity_id=participant["study_id"], after={"phone_problem": result.error_code})
+            self.messaging.flag_number(db, participant, error_code=result.error_code, now=now)
             rows.settle(db, reminder["id"], rows.FAILED, now, reason=policy.BAD_NUMBER)
             return "bad_number"
         tries = reminder["tries"] + 1
@@ -176,15 +189,8 @@ class Dispatcher:
         return "failed"
 
 
-def opt_out(db, participant: dict, now: datetime, *, actor: str, reason: str) -> None:
-    if participants.set_opt_out(db, participant["id"], True):
-        record(db, at=now, actor=actor, action="sms_opt_out", entity="participant",
-               entity_id=participant["study_id"], before={"sms_opt_out": 0}, after={"sms_opt_out": 1},
-               reason=reason)
-
-
 def _carries(token_hash: str) -> Callable[[str], bool]:
     def matches(body: str) -> bool:
         token = links.token_in(body)
-        return token is not None and links.hash_token(token) == token_hash
+        return token is not None and tokens.hash_token(token) == token_hash
     return matches

@@ -27,11 +27,16 @@ class Window:
     closes_at: datetime  # UTC, exclusive
 
     def state(self, now: datetime) -> str:
-        if now < self.opens_at:
-            return UPCOMING
-        if now >= self.closes_at:
-            return CLOSED
-        return OPEN
+        return window_state(now, self.opens_at, self.closes_at)
+
+
+def window_state(now: datetime, opens_at: datetime, closes_at: datetime) -> str:
+    """The one open-window rule: open from ``opens_at`` (inclusive) to ``closes_at`` (exclusive)."""
+    if now < opens_at:
+        return UPCOMING
+    if now >= closes_at:
+        return CLOSED
+    return OPEN
 
 
 def add_months(day: date, months: int) -> date:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from questionnaires.protocol import Protocol
 from scheduler import followup
+from storage import participants, reminders
 from storage.db import parse_utc
 
 FILTERS = {
@@ -42,29 +43,34 @@ class Row:
         return (best, soonest.isoformat() if soonest else "9999", self.participant["study_id"])
 
 
+def _instants(window: dict | None) -> dict[str, datetime | None]:
+    """A stored window's opening, closing and completion as instants (None where there is none)."""
+    def instant(key: str) -> datetime | None:
+        return parse_utc(window[key]) if window and window[key] else None
+    return {"opens_at": instant("opens_at"), "closes_at": instant("closes_at"),
+            "completed_at": instant("completed_at")}
+
+
+def _withdrawn_at(participant: dict) -> datetime | None:
+    return parse_utc(participant["withdrawn_at"]) if participant["withdrawn_at"] else None
+
+
 def build(db, protocol: Protocol, now: datetime) -> list[Row]:
-    people = list(db.query("SELECT * FROM participants ORDER BY study_id"))
+    people = list(participants.every(db))
     windows = defaultdict(dict)
-    for row in db.query("SELECT * FROM timepoints"):
+    for row in participants.every_timepoint(db):
         windows[row["participant_id"]][row["timepoint"]] = row
-    reminded = {(r["participant_id"], r["timepoint"]) for r in db.query(
-        "SELECT DISTINCT participant_id, timepoint FROM reminders WHERE status = 'sent'")}
-    failed = {r["participant_id"] for r in db.query(
-        "SELECT participant_id FROM reminders WHERE status = 'failed' "
-        "UNION SELECT participant_id FROM messages WHERE direction = 'outbound' AND status IN ('failed', 'undelivered')")}
+    reminded = reminders.sent_timepoints(db)
+    failed = reminders.participants_with_failures(db)
     rows = []
     for person in people:
-        withdrawn_at = parse_utc(person["withdrawn_at"]) if person["withdrawn_at"] else None
+        withdrawn_at = _withdrawn_at(person)
         cells, closes = {}, {}
         for timepoint in protocol.timepoints:
-            window = windows[person["id"]].get(timepoint.id)
-            opens_at = parse_utc(window["opens_at"]) if window else None
-            closes_at = parse_utc(window["closes_at"]) if window else None
+            instants = _instants(windows[person["id"]].get(timepoint.id))
             cells[timepoint.id] = followup.timepoint_status(
-                now, opens_at=opens_at, closes_at=closes_at,
-                completed_at=parse_utc(window["completed_at"]) if window and window["completed_at"] else None,
-                reminded=(person["id"], timepoint.id) in reminded, withdrawn_at=withdrawn_at)
-            closes[timepoint.id] = closes_at
+                now, **instants, reminded=(person["id"], timepoint.id) in reminded, withdrawn_at=withdrawn_at)
+            closes[timepoint.id] = instants["closes_at"]
         rows.append(Row(person, cells, closes, sms_failed=person["id"] in failed or bool(person["phone_problem"])))
     rows.sort(key=Row.urgency)
     return rows
@@ -94,24 +100,22 @@ def counts(rows: list[Row], protocol: Protocol) -> dict[str, dict[str, Counter]]
 
 def timeline(db, participant: dict, protocol: Protocol, now: datetime) -> list[dict]:
     """Per timepoint, in protocol order: its window and status, and every SMS about it."""
-    windows = {row["timepoint"]: row for row in db.query(
-        "SELECT * FROM timepoints WHERE participant_id = ?", [participant["id"]])}
+    windows = {row["timepoint"]: row for row in participants.timepoints(db, participant["id"])}
     sms = defaultdict(list)
-    for row in db.query(
-            "SELECT r.timepoint, r.attempt, r.status AS reminder_status, r.reason, r.planned_at, r.requested_by, "
-            "m.status AS delivery, m.sent_at, m.error_code FROM reminders r "
-            "LEFT JOIN messages m ON m.reminder_id = r.id AND m.status NOT IN ('not_sent') "
-            "WHERE r.participant_id = ? ORDER BY r.planned_at, r.attempt, m.id", [participant["id"]]):
+    for row in reminders.history(db, participant["id"]):
         sms[row["timepoint"]].append(row)
     reminded = {tp for tp, items in sms.items() if any(item["reminder_status"] == "sent" for item in items)}
-    withdrawn_at = parse_utc(participant["withdrawn_at"]) if participant["withdrawn_at"] else None
+    withdrawn_at = _withdrawn_at(participant)
     result = []
     for timepoint in protocol.timepoints:
         window = windows.get(timepoint.id)
-        status = followup.timepoint_status(
-            now, opens_at=parse_utc(window["opens_at"]) if window else None,
-            closes_at=parse_utc(window["closes_at"]) if window else None,
-            completed_at=parse_utc(window["completed_at"]) if window and window["completed_at"] else None,
-            reminded=timepoint.id in reminded, withdrawn_at=withdrawn_at)
+        status = followup.timepoint_status(now, **_instants(window), reminded=timepoint.id in reminded,
+                                           withdrawn_at=withdrawn_at)
         result.append({"timepoint": timepoint, "window": window, "status": status, "sms": sms.get(timepoint.id, [])})
     return result
+
+
+def open_and_unfinished(db, participant: dict, timepoint: str, now: datetime) -> bool:
+    """Whether this timepoint's window is open now and its forms are not all in."""
+    window = participants.timepoint(db, participant["id"], timepoint)
+    return followup.open_and_unfinished(now, **_instants(window))

@@ -1,34 +1,46 @@
 """Exporting the scored dataset (audited), and importing paper-collected data (all or nothing)."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from questionnaires import INSTRUMENTS
 from questionnaires.protocol import Protocol
-from reports import dataset, export
-from storage import write
+from reports import export, importer
+from storage import participants, responses, write
 from storage.audit import record
 from storage.db import utc_iso
 
 
 def export_dataset(db, protocol: Protocol, fmt: str, path: Path, *, actor: str, now: datetime,
                    identifiable: bool = False) -> int:
-    """Write one format to ``path``; returns the rows written. Every export is audited."""
+    """Write one data format to ``path``; returns the rows written. Every export is audited."""
     if fmt not in export.FORMATS:
         raise ValueError(f"format must be one of {', '.join(export.FORMATS)}")
-    variables = dataset.codebook(protocol, identifiable)
-    if fmt == "csv":
-        with open(path, "w", encoding="utf-8", newline="") as out:
-            count = export.write_csv(dataset.long_rows(db, protocol, identifiable), dataset.columns(identifiable), out)
-    elif fmt == "wide-csv":
-        with open(path, "w", encoding="utf-8", newline="") as out:
-            count = export.write_csv(dataset.wide_rows(db, protocol), dataset.wide_columns(protocol), out)
-    elif fmt == "xlsx":
-        count = export.write_xlsx(dataset.long_rows(db, protocol, identifiable), variables, path)
-    else:
-        count = export.write_sav(dataset.long_rows(db, protocol, identifiable), variables, path)
+    count = export.write_file(db, protocol, fmt, path, identifiable)
     audit_export(db, fmt, count, actor=actor, now=now, identifiable=identifiable)
     return count
+
+
+def stream_text(db, connect: Callable[[], Any], protocol: Protocol, fmt: str, *, actor: str, now: datetime,
+                identifiable: bool = False) -> Iterator[str]:
+    """A CSV or codebook download as text chunks. A data export is audited before the first
+    chunk (on ``db``); the rows are read a participant at a time on a connection of the
+    stream's own, from ``connect``, which outlives the request that started it."""
+    if not export.DOWNLOADS[fmt].text:
+        raise ValueError(f"{fmt!r} is not a text format")
+    if not export.DOWNLOADS[fmt].codebook:
+        audit_export(db, fmt, None, actor=actor, now=now, identifiable=identifiable)
+
+    def chunks() -> Iterator[str]:
+        connection = connect()
+        try:
+            yield from export.text_chunks(connection, protocol, fmt, identifiable)
+        finally:
+            connection.close()
+    return chunks()
 
 
 def audit_export(db, fmt: str, rows: int | None, *, actor: str, now: datetime, identifiable: bool) -> None:
@@ -42,11 +54,7 @@ def import_dataset(db, protocol: Protocol, data: bytes, *, actor: str, now: date
 
     Raises reports.importer.ImportError_ with every problem (row, column, message).
     """
-    from questionnaires import INSTRUMENTS
-    from reports import importer
-    from storage import participants, responses
-
-    enrolled = {row["study_id"]: row["arm"] for row in db.query("SELECT study_id, arm FROM participants")}
+    enrolled = participants.arms_by_study_id(db)
     parsed = importer.parse(data, protocol, enrolled)
     counts = {"participants_created": 0, "answers_stored": 0, "answers_unchanged": 0}
     with write(db):

@@ -1,4 +1,5 @@
-"""What nurses do to a participant: fix contact details, opt out or in, withdraw, log a call.
+"""What nurses do to a participant: fix contact details, withdraw, log a call. (Opting out or in
+is services.messaging's.)
 
 Every change is audited with who, when, before and after.
 """
@@ -11,10 +12,9 @@ from questionnaires.protocol import Protocol
 from scheduler.reminders import plan
 from scheduler.schedule import window_for
 from services.enrollment import check_contact
-from storage import participants, reminders, write
+from storage import participants, reminders, tokens, write
 from storage import contacts as contact_log
 from storage.audit import record
-from storage.db import utc_iso
 
 CONTACT_KINDS = ("call", "sms", "in_person", "email")
 CONTACT_OUTCOMES = ("reached", "no_answer", "voicemail", "wrong_number", "will_complete", "declined", "other")
@@ -49,10 +49,7 @@ def update_contact(db, protocol: Protocol, languages: list[str], study_id: str, 
         changed = {key: value for key, value in after.items() if participant[key] != value}
         if not changed:
             return {}
-        sets = dict(changed)
-        if "phone" in changed:
-            sets["phone_problem"] = None  # a new number gets a fresh chance
-        db["participants"].update(participant["id"], sets)
+        participants.update_contact(db, participant["id"], changed)
         if "timezone" in changed and participant["procedure_date"]:
             _reschedule(db, protocol, participant, ZoneInfo(timezone), now)
         record(db, at=now, actor=actor, action="update_contact", entity="participant", entity_id=study_id,
@@ -73,10 +70,8 @@ def _reschedule(db, protocol: Protocol, participant: dict, zone: ZoneInfo, now: 
             continue
         timepoint = protocol.timepoint(row["timepoint"])
         window = window_for(timepoint, procedure, zone)
-        db.execute("UPDATE timepoints SET opens_at = ?, closes_at = ? WHERE id = ?",
-                   [utc_iso(window.opens_at), utc_iso(window.closes_at), row["id"]])
-        db.execute("UPDATE link_tokens SET expires_at = ? WHERE participant_id = ? AND timepoint = ?",
-                   [utc_iso(window.closes_at), participant["id"], row["timepoint"]])
+        participants.move_window(db, row["id"], window.opens_at, window.closes_at)
+        tokens.move_expiry(db, participant["id"], row["timepoint"], window.closes_at)
         planned = {p.attempt: p.at for p in plan(protocol.reminders, window.opens_at, window.closes_at, zone)}
         for reminder in reminders.pending_for(db, participant["id"], row["timepoint"]):
             if reminder["requested_by"]:
@@ -86,17 +81,6 @@ def _reschedule(db, protocol: Protocol, participant: dict, zone: ZoneInfo, now: 
                 reminders.settle(db, reminder["id"], reminders.CANCELLED, now, reason="rescheduled")
             else:
                 reminders.replan(db, reminder["id"], at, now)
-
-
-def set_sms_opt_out(db, study_id: str, opted_out: bool, *, actor: str, now: datetime, reason: str) -> bool:
-    with write(db):
-        participant = _participant(db, study_id)
-        if not participants.set_opt_out(db, participant["id"], opted_out):
-            return False
-        record(db, at=now, actor=actor, action="sms_opt_out" if opted_out else "sms_opt_in", entity="participant",
-               entity_id=study_id, before={"sms_opt_out": int(not opted_out)}, after={"sms_opt_out": int(opted_out)},
-               reason=reason)
-    return True
 
 
 def withdraw(db, study_id: str, *, reason: str, actor: str, now: datetime) -> None:
@@ -110,8 +94,7 @@ def withdraw(db, study_id: str, *, reason: str, actor: str, now: datetime) -> No
         participant = _participant(db, study_id)
         if participant["status"] == "withdrawn":
             raise AdminError({"reason": f"{study_id} was already withdrawn"})
-        db["participants"].update(participant["id"], {"status": "withdrawn", "withdrawn_at": utc_iso(now),
-                                                      "withdrawal_reason": reason})
+        participants.withdraw(db, participant["id"], reason=reason, at=now)
         cancelled = reminders.cancel_pending(db, participant["id"], "withdrawn", now)
         record(db, at=now, actor=actor, action="withdraw", entity="participant", entity_id=study_id,
                before={"status": participant["status"]}, after={"status": "withdrawn", "reminders_cancelled": cancelled},

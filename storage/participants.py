@@ -1,6 +1,7 @@
 """Named queries on participants and their scheduled timepoints."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -64,3 +65,42 @@ def set_opt_out(db: sqlite_utils.Database, participant_id: int, opted_out: bool)
 
 def set_phone_problem(db: sqlite_utils.Database, participant_id: int, problem: str | None) -> None:
     db.execute("UPDATE participants SET phone_problem = ? WHERE id = ?", [problem, participant_id])
+
+
+# Contact details a nurse may change; a new phone number clears the old number's problem flag.
+CONTACT_FIELDS = ("phone", "timezone", "language")
+
+
+def update_contact(db: sqlite_utils.Database, participant_id: int, changed: dict[str, Any]) -> None:
+    unknown = set(changed) - set(CONTACT_FIELDS)
+    if unknown:
+        raise ValueError(f"not contact details: {', '.join(sorted(unknown))}")
+    sets = dict(changed)
+    if "phone" in changed:
+        sets["phone_problem"] = None  # a new number gets a fresh chance
+    db["participants"].update(participant_id, sets)
+
+
+def withdraw(db: sqlite_utils.Database, participant_id: int, *, reason: str, at: datetime) -> None:
+    db.execute("UPDATE participants SET status = 'withdrawn', withdrawn_at = ?, withdrawal_reason = ? WHERE id = ?",
+               [utc_iso(at), reason, participant_id])
+
+
+def move_window(db: sqlite_utils.Database, timepoint_row_id: int, opens_at: datetime, closes_at: datetime) -> None:
+    db.execute("UPDATE timepoints SET opens_at = ?, closes_at = ? WHERE id = ?",
+               [utc_iso(opens_at), utc_iso(closes_at), timepoint_row_id])
+
+
+def arms_by_study_id(db: sqlite_utils.Database) -> dict[str, str]:
+    return {row["study_id"]: row["arm"] for row in db.query("SELECT study_id, arm FROM participants")}
+
+
+def every(db: sqlite_utils.Database) -> Iterator[dict]:
+    """Every participant, ordered by study_id (the order of every listing and export). Streamed."""
+    return db.query("SELECT * FROM participants ORDER BY study_id")
+
+
+def every_timepoint(db: sqlite_utils.Database) -> Iterator[dict]:
+    """Every scheduled timepoint, with its participant's study_id, ordered by study_id and opening."""
+    return db.query("SELECT t.*, p.study_id FROM timepoints t JOIN participants p ON p.id = t.participant_id "
+                    "ORDER BY p.study_id, t.opens_at, t.id")

@@ -105,3 +105,25 @@ def insert_requested(db: sqlite_utils.Database, participant_id: int, timepoint: 
         "due_at": stamp, "status": SENDING, "claimed_by": runner, "claimed_at": utc_iso(claimed_at),
         "updated_at": stamp, "requested_by": requested_by}).last_pk
     return next(db["reminders"].rows_where("id = ?", [reminder_id]))
+
+
+def sent_timepoints(db: sqlite_utils.Database) -> set[tuple[int, str]]:
+    """(participant id, timepoint) of every timepoint at least one reminder was sent for."""
+    return {(r["participant_id"], r["timepoint"]) for r in db.query(
+        "SELECT DISTINCT participant_id, timepoint FROM reminders WHERE status = 'sent'")}
+
+
+def participants_with_failures(db: sqlite_utils.Database) -> set[int]:
+    """Participants with a reminder that failed, or an SMS the provider could not deliver."""
+    return {r["participant_id"] for r in db.query(
+        "SELECT participant_id FROM reminders WHERE status = 'failed' "
+        "UNION SELECT participant_id FROM messages WHERE direction = 'outbound' AND status IN ('failed', 'undelivered')")}
+
+
+def history(db: sqlite_utils.Database, participant_id: int) -> list[dict]:
+    """Every reminder of one participant with its SMS (if one was sent or may have been), oldest first."""
+    return list(db.query(
+        "SELECT r.timepoint, r.attempt, r.status AS reminder_status, r.reason, r.planned_at, r.requested_by, "
+        "m.status AS delivery, m.sent_at, m.error_code FROM reminders r "
+        "LEFT JOIN messages m ON m.reminder_id = r.id AND m.status NOT IN ('not_sent') "
+        "WHERE r.participant_id = ? ORDER BY r.planned_at, r.attempt, m.id", [participant_id]))

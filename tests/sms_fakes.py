@@ -6,7 +6,7 @@ import time
 from collections import deque
 from datetime import datetime
 
-from scheduler import sms
+from sms import gateway as sms
 
 
 class RecordingGateway:

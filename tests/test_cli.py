@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from services.links import hash_token
+from storage.tokens import hash_token
 
 URL = re.compile(r"^https://pro\.example\.org/f/([A-Za-z0-9_-]{22,})$")
 

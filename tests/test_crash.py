@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from services import enrollment
-from services.links import hash_token, token_in
+from scheduler.links import token_in
+from storage.tokens import hash_token
 from storage import init_db, open_db
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,7 +6,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from scheduler import sms
+from sms import gateway as sms
+from services import messaging
 from scheduler.dispatch import MAX_TRIES, Dispatcher
 from services import answers, enrollment
 from storage import open_db
@@ -26,13 +27,13 @@ def gateway():
 @pytest.fixture
 def dispatcher(app, gateway, clock):
     return Dispatcher(gateway=gateway, protocol=app.extensions["protocol"], compose=_compose(app),
-                      link_url=lambda token: f"https://pro.example.org/f/{token}",
+                      link_url=lambda token: f"https://pro.example.org/f/{token}", messaging=messaging,
                       status_callback="https://pro.example.org/twilio/status", clock=clock)
 
 
 def make(app, gateway, clock):
     return Dispatcher(gateway=gateway, protocol=app.extensions["protocol"], compose=_compose(app),
-                      link_url=lambda t: f"https://pro.example.org/f/{t}", clock=clock)
+                      link_url=lambda t: f"https://pro.example.org/f/{t}", messaging=messaging, clock=clock)
 
 
 def _compose(app):
@@ -274,7 +275,7 @@ def test_two_passes_at_once_send_each_of_1000_reminders_exactly_once(trial, app)
         connection = open_db(app.config["DATABASE"])
         try:
             dispatcher = Dispatcher(gateway=gateway, protocol=app.extensions["protocol"], compose=_compose(app),
-                                    link_url=lambda t: f"https://pro.example.org/f/{t}")
+                                    link_url=lambda t: f"https://pro.example.org/f/{t}", messaging=messaging)
             barrier.wait()
             results.append(dispatcher.send_due(connection, DAY1_SEND))
         finally:

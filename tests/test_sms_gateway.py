@@ -17,9 +17,11 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from werkzeug.datastructures import ImmutableMultiDict
 
-from scheduler import sms
-from scheduler.sms import (ACCEPTED, BAD_NUMBER, FAILED, OPTED_OUT, RETRY, ApiBaseHttpClient, GatewayError,
-                           Outgoing, PhiSafeHttpClient, TwilioGateway, twiml_message, validate_signature)
+from sms import gateway as sms
+from sms import twilio as twilio_gateway
+from sms.gateway import ACCEPTED, BAD_NUMBER, FAILED, OPTED_OUT, RETRY, GatewayError, Outgoing
+from sms.twilio import ApiBaseHttpClient, PhiSafeHttpClient, TwilioGateway
+from sms.webhook import twiml_message, validate_signature
 from tests.prism_support import SPEC, PrismServer
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
@@ -224,7 +226,7 @@ def test_find_sent_lists_messages_to_the_number_since_then_and_matches_bodies():
     assert request["method"] == "GET" and request["url"] == MESSAGES_URL
     # No DateSent filter: a message Twilio accepted but still holds queued has no DateSent yet,
     # and it is exactly the one crash recovery must find.
-    assert request["params"] == {"To": TO, "PageSize": sms.FIND_SENT_LIMIT}
+    assert request["params"] == {"To": TO, "PageSize": twilio_gateway.FIND_SENT_LIMIT}
 
 
 def test_find_sent_finds_a_message_still_queued():
@@ -284,7 +286,7 @@ def test_from_config_builds_a_client_with_a_timeout_and_talks_to_twilio_by_defau
         assert (gateway.from_number, gateway.messaging_service_sid) == (None, SERVICE_SID)
         assert gateway.client.account_sid == ACCOUNT_SID and gateway.client.password == AUTH_TOKEN
         assert type(gateway.client.http_client) is PhiSafeHttpClient
-        assert gateway.client.http_client.timeout == sms.REQUEST_TIMEOUT_SECONDS
+        assert gateway.client.http_client.timeout == twilio_gateway.REQUEST_TIMEOUT_SECONDS
 
 
 def test_make_gateway_chooses_twilio_when_an_account_is_configured():

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from services import messaging
 from scheduler.dispatch import Dispatcher
 from services import answers
 from storage import open_db
@@ -41,7 +42,7 @@ def test_six_months_of_reminders_in_cairo_and_new_york(app, trial):
         return f"Your follow-up questionnaire is ready: {url}. Reply STOP to opt out."
 
     dispatcher = Dispatcher(gateway=gateway, protocol=protocol, compose=compose,
-                            link_url=lambda token: f"https://pro.example.org/f/{token}")
+                            link_url=lambda token: f"https://pro.example.org/f/{token}", messaging=messaging)
     db = open_db(app.config["DATABASE"])
     cairo = trial.query("SELECT * FROM participants WHERE study_id = 'CAI-1'")[0]
     sent_at: list[tuple[str, datetime]] = []

@@ -18,17 +18,12 @@ from services import accounts, allocation, enrollment, links
 from services import dataset as dataset_service
 from storage import init_db, messages, randomization
 from storage.db import parse_utc
-from web.context import now, protocol
+from web.context import now, patient_url, protocol
 from web import reminders
-from web import report as report_view
 from web.database import get_db
 
 CLI_ACTOR = "cli"
 CLI_EXTERNAL_REASON = "entered at the command line"
-
-
-def patient_url(token: str) -> str:
-    return current_app.config["BASE_URL"].rstrip("/") + f"/f/{token}"
 
 
 @click.command("init-db")
@@ -242,6 +237,8 @@ def report_command(kind: str, output: str | None) -> None:
 
     Example: flask --app app report --format html --output report.html
     """
+    from web import report as report_view  # numpy, scipy and statsmodels load only for a report
+
     data, observations = report_view.build()
     text = report_view.as_json(data) if kind == "json" else report_view.as_html(data, observations)
     if output:
@@ -270,11 +267,8 @@ def dataset_export_command(fmt: str, output: str, identifiable: bool, codebook: 
     rows = dataset_service.export_dataset(get_db(), protocol(), fmt, Path(output), actor=CLI_ACTOR, now=now(),
                                           identifiable=identifiable)
     if codebook:
-        if codebook.endswith(".html"):
-            Path(codebook).write_text(export.codebook_html(protocol(), identifiable), encoding="utf-8")
-        else:
-            with open(codebook, "w", encoding="utf-8", newline="") as out:
-                export.write_csv(export.codebook_rows(protocol(), identifiable), export.CODEBOOK_FIELDS, out)
+        export.write_file(get_db(), protocol(), "codebook-html" if codebook.endswith(".html") else "codebook-csv",
+                          Path(codebook), identifiable)
     click.echo(f"{rows} rows written to {output}.")
 
 

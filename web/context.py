@@ -6,6 +6,7 @@ from datetime import datetime
 from flask import current_app
 
 from questionnaires.protocol import Protocol
+from scheduler import links
 
 
 def protocol() -> Protocol:
@@ -15,3 +16,8 @@ def protocol() -> Protocol:
 def now() -> datetime:
     """The current UTC instant; tests and demos replace ``CLOCK`` to travel in time."""
     return current_app.config["CLOCK"]()
+
+
+def patient_url(token: str) -> str:
+    """The full patient link, on this deployment's public address (FLASK_BASE_URL)."""
+    return links.patient_url(current_app.config["BASE_URL"], token)

@@ -8,8 +8,10 @@ from flask import Flask, current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from scheduler import sms
 from scheduler.dispatch import Dispatcher
+from scheduler.links import patient_url
+from services import messaging
+from sms import gateway as sms
 from web.database import get_db
 
 
@@ -29,7 +31,7 @@ def dispatcher(app: Flask) -> Dispatcher:
     base = app.config["BASE_URL"].rstrip("/")
     return Dispatcher(
         gateway=gateway(app), protocol=app.extensions["protocol"], compose=compose_body,
-        link_url=lambda token: f"{base}/f/{token}",
+        link_url=lambda token: patient_url(base, token), messaging=messaging,
         status_callback=f"{base}/twilio/status" if gateway(app).name == "twilio" else None,
         lease=timedelta(seconds=app.config["REMINDER_LEASE_SECONDS"]),
     )

@@ -5,14 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-import re
 from pathlib import Path
 
 from flask import Flask, Response
 
+from scheduler.links import redact
+
 STATIC = Path(__file__).resolve().parent.parent / "static"
 INLINE_ASSETS = {"css": "patient.css", "js": "patient.js"}
-TOKEN_IN_PATH = re.compile(r"(/f/)[A-Za-z0-9_-]+")
 
 
 def _sha256(text: str) -> str:
@@ -29,9 +29,8 @@ class RedactTokens(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args:
-            record.args = tuple(TOKEN_IN_PATH.sub(r"\1<token>", a) if isinstance(a, str) else a
-                                for a in record.args)
-        record.msg = TOKEN_IN_PATH.sub(r"\1<token>", str(record.msg))
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        record.msg = redact(str(record.msg))
         return True
 
 

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 
 from questionnaires import INSTRUMENTS, MEDICATION, AnswerError
 from services import answers as answer_service
+from scheduler.links import PATH_PREFIX
 from services import links
 from storage.db import parse_utc
 from web.context import now, protocol
@@ -22,7 +23,7 @@ from web.database import get_db
 from web.errors import message_page
 from web.patient.forms import FORMS, HIDDEN_PROBLEM
 
-bp = Blueprint("patient", __name__, url_prefix="/f")
+bp = Blueprint("patient", __name__, url_prefix=PATH_PREFIX)
 
 # Patient forms are a few hundred bytes; 16 KB is generous and stops a large body early.
 PATIENT_MAX_BODY = 16 * 1024

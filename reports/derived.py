@@ -1,0 +1,17 @@
+"""Variables derived across timepoints, shared by the report and the exports. Pure.
+
+The baseline is the protocol's (``Protocol.baseline``), never a hard-coded timepoint name.
+"""
+from __future__ import annotations
+
+from questionnaires.medication import nsaid_reduction_pct
+from questionnaires.protocol import Protocol
+
+
+def nsaid_reduction(protocol: Protocol, timepoint: str, baseline_mg_day: float | None,
+                    mg_day: float | None) -> float | None:
+    """Reduction of NSAID use at ``timepoint`` in percent of the baseline's; None at the baseline
+    itself, and where undefined (no use at baseline, or an answer missing)."""
+    if timepoint == protocol.baseline.id:
+        return None
+    return nsaid_reduction_pct(baseline_mg_day, mg_day)

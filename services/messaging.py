@@ -1,0 +1,123 @@
+"""The one place that changes what we know about a participant's SMS: opting out and in,
+flagging a number that cannot take SMS, a message's delivery status, and a patient's reply.
+
+The Twilio webhooks, the reminder dispatcher and the nurses' pages all come here, so each rule
+(and its audit entry) is written once. Functions named for a single change (``opt_out``,
+``opt_in``, ``flag_number``) run inside the caller's write transaction; the others open their own.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sms.errors import delivery_problem
+from sms.gateway import BAD_NUMBER, OPTED_OUT
+from storage import messages, participants, write
+from storage.audit import record
+
+log = logging.getLogger(__name__)
+
+# Twilio's standard opt-out and opt-in keywords (Advanced Opt-Out defaults).
+STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
+START_WORDS = {"START", "YES", "UNSTOP"}
+HELP_WORDS = {"HELP", "INFO"}
+STOP, START, HELP = "stop", "start", "help"
+PROVIDER = "twilio"  # the actor of changes the SMS provider reports
+DEFAULT_LANGUAGE = "en"
+
+
+def opt_out(db, participant: dict, *, actor: str, reason: str, now: datetime) -> bool:
+    """Stop SMS to this participant (audited); False when they had already opted out."""
+    return _set_opt_out(db, participant, True, actor=actor, reason=reason, now=now)
+
+
+def opt_in(db, participant: dict, *, actor: str, reason: str, now: datetime) -> bool:
+    """Start SMS again (audited); False when they had not opted out."""
+    return _set_opt_out(db, participant, False, actor=actor, reason=reason, now=now)
+
+
+def _set_opt_out(db, participant: dict, opted_out: bool, *, actor: str, reason: str, now: datetime) -> bool:
+    if not participants.set_opt_out(db, participant["id"], opted_out):
+        return False
+    record(db, at=now, actor=actor, action="sms_opt_out" if opted_out else "sms_opt_in", entity="participant",
+           entity_id=participant["study_id"], before={"sms_opt_out": int(not opted_out)},
+           after={"sms_opt_out": int(opted_out)}, reason=reason)
+    return True
+
+
+def flag_number(db, participant: dict, *, error_code: int | None, now: datetime, detail: str | None = None,
+                actor: str = PROVIDER) -> bool:
+    """Mark the participant's number as unable to take SMS, for the nurses to fix (audited).
+    A number already flagged keeps its first problem; False then."""
+    if participant["phone_problem"]:
+        return False
+    problem = f"Twilio error {error_code}" + (f": {detail}" if detail else "")
+    participants.set_phone_problem(db, participant["id"], problem)
+    record(db, at=now, actor=actor, action="flag_phone", entity="participant",
+           entity_id=participant["study_id"], after={"phone_problem": error_code})
+    return True
+
+
+def set_sms_preference(db, study_id: str, opted_out: bool, *, actor: str, reason: str, now: datetime) -> bool:
+    """A nurse records that the participant wants SMS stopped or restarted; False if no change.
+    Raises LookupError for an unknown participant."""
+    with write(db):
+        participant = participants.by_study_id(db, study_id)
+        if participant is None:
+            raise LookupError(study_id)
+        return _set_opt_out(db, participant, opted_out, actor=actor, reason=reason, now=now)
+
+
+def record_status(db, *, sid: str, status: str, error_code: int | None, now: datetime) -> bool:
+    """A delivery status from the provider: moves the message's status forward only, and acts on
+    an error that means the patient opted out or the number is bad. False for an unknown SID."""
+    if status not in messages.STATUS_RANK:
+        raise ValueError(f"unknown message status {status!r}")
+    with write(db):
+        message = messages.by_sid(db, sid)
+        if message is None:
+            log.info("status callback for a message we did not send; ignored")
+            return False
+        messages.advance_status(db, sid, status, error_code, now)
+        participant = participants.by_id(db, message["participant_id"])
+        problem = delivery_problem(error_code)
+        if problem and problem[0] == OPTED_OUT:
+            opt_out(db, participant, actor=PROVIDER, reason=f"delivery error {error_code}", now=now)
+        elif problem and problem[0] == BAD_NUMBER:
+            flag_number(db, participant, error_code=error_code, detail=problem[1], now=now)
+    return True
+
+
+@dataclass(frozen=True)
+class Reply:
+    keyword: str | None     # STOP, START, HELP, or None for any other text (kept for the nurses)
+    language: str           # the sender's language, for an answer
+
+
+def keyword_of(body: str) -> str | None:
+    word = body.strip().strip(".!").upper()
+    if word in STOP_WORDS:
+        return STOP
+    if word in START_WORDS:
+        return START
+    if word in HELP_WORDS:
+        return HELP
+    return None
+
+
+def receive_reply(db, *, sender: str, body: str, sid: str | None, now: datetime) -> Reply:
+    """Keep a patient's SMS and act on STOP or START for every participant on that number (two
+    people can share a phone: each is opted out or in, each audited)."""
+    keyword = keyword_of(body)
+    word = body.strip().strip(".!").upper()
+    with write(db):
+        matched = participants.by_phone(db, sender)
+        messages.insert_inbound(db, participant_id=matched[0]["id"] if matched else None, from_number=sender,
+                                body=body, sid=sid, now=now)
+        for participant in matched:
+            if keyword == STOP:
+                opt_out(db, participant, actor="participant", reason=f"replied {word}", now=now)
+            elif keyword == START:
+                opt_in(db, participant, actor="participant", reason=f"replied {word}", now=now)
+    return Reply(keyword, matched[0]["language"] if matched else DEFAULT_LANGUAGE)

@@ -1,0 +1,128 @@
+"""The SMS gateway's interface, the console gateway, and the factory that picks one.
+
+Two gateways share one small interface (``Gateway``):
+
+* ``sms.twilio.TwilioGateway`` sends through the official client (optionally pointed at a
+  Twilio-compatible mock by TWILIO_API_BASE) and sorts Twilio's errors into the outcomes below.
+* ``ConsoleGateway`` is for demos and development: it prints each SMS and appends it to an
+  outbox file, which stands in for the provider's own message log (it is not our database).
+
+``find_sent`` answers the one question crash recovery needs: did the provider already accept
+a message to this number, since this time, whose body matches? (See scheduler/dispatch.py.)
+
+This module imports no twilio: the console gateway, and every process that uses it, starts
+without loading the Twilio client.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Protocol, TextIO
+
+# Outcomes of one send attempt.
+ACCEPTED = "accepted"        # the provider took it; sid is set
+OPTED_OUT = "opted_out"      # the recipient replied STOP (Twilio 21610): never send again
+BAD_NUMBER = "bad_number"    # not a valid (mobile) number (21211, 21614): nurses must fix it
+RETRY = "retry"              # rate limit, 5xx or timeout: try again later, with backoff
+FAILED = "failed"            # anything else: give up on this message
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    to: str
+    body: str
+    status_callback: str | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: str
+    sid: str | None = None
+    status: str | None = None
+    error_code: int | None = None
+    error_message: str | None = None
+
+
+class GatewayError(Exception):
+    """A provider call (find_sent) failed. outcome is RETRY or FAILED, as for a send; message
+    is PHI-free. Callers catch this, never a provider library's own exceptions."""
+
+    def __init__(self, outcome: str, error_code: int | None, message: str):
+        super().__init__(message)
+        self.outcome = outcome
+        self.error_code = error_code
+        self.message = message
+
+
+class Gateway(Protocol):
+    name: str
+
+    def send(self, message: Outgoing) -> SendResult: ...
+
+    def find_sent(self, to: str, since: datetime, matches: Callable[[str], bool]) -> str | None: ...
+
+
+class ConsoleGateway:
+    """Prints each SMS (number masked) and appends it to a JSON-lines outbox file.
+
+    Each outbox line is written with one O_APPEND write and fsync'd, so two processes can share
+    the file and a line is either wholly there or not at all.
+    """
+
+    name = "console"
+
+    def __init__(self, outbox: str | Path, stream: TextIO | None = None):
+        self.outbox = Path(outbox)
+        self.stream = stream
+
+    def send(self, message: Outgoing) -> SendResult:
+        sid = "SM" + secrets.token_hex(16)
+        line = json.dumps({"sid": sid, "to": message.to, "body": message.body,
+                           "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}) + "\n"
+        self.outbox.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.outbox, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        stream = self.stream if self.stream is not None else sys.stdout
+        print(f"SMS to {mask_number(message.to)}: {message.body}", file=stream, flush=True)
+        return SendResult(ACCEPTED, sid=sid, status="sent")
+
+    def find_sent(self, to: str, since: datetime, matches: Callable[[str], bool]) -> str | None:
+        if not self.outbox.exists():
+            return None
+        with self.outbox.open(encoding="utf-8") as lines:
+            for line in lines:
+                try:
+                    sent = json.loads(line)
+                except ValueError:
+                    continue  # a torn last line from a crash: that message was never accepted
+                if sent["to"] == to and datetime.fromisoformat(sent["at"]) >= since.replace(microsecond=0) \
+                        and matches(sent["body"]):
+                    return sent["sid"]
+        return None
+
+
+def mask_number(number: str) -> str:
+    """+12025550101 -> +1202•••••01: enough for a demo to tell messages apart, no more."""
+    return number[:5] + "•" * max(len(number) - 7, 0) + number[-2:]
+
+
+def make_gateway(config: Mapping) -> Gateway:
+    """FLASK_SMS_GATEWAY=console|twilio; by default twilio when TWILIO_ACCOUNT_SID is set."""
+    choice = config.get("SMS_GATEWAY") or ("twilio" if config.get("TWILIO_ACCOUNT_SID") else "console")
+    if choice == "console":
+        return ConsoleGateway(config["SMS_OUTBOX"])
+    if choice == "twilio":
+        from sms.twilio import TwilioGateway  # only a Twilio deployment pays for loading the client
+
+        return TwilioGateway.from_config(config)
+    raise ValueError(f"SMS_GATEWAY must be console or twilio, not {choice!r}")

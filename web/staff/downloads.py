@@ -1,0 +1,82 @@
+"""The comparison report and the scored dataset, as pages and downloads."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from flask import Response, abort, after_this_request, render_template, request, send_file, url_for
+
+from reports.export import DOWNLOADS
+from services import dataset as dataset_service
+from web.auth.access import REPORTS, current_user, requires
+from web.context import now, protocol
+from web.database import connector, get_db
+from web.staff.blueprint import actor, bp
+
+
+# The report holds matplotlib's SVG, which styles with attributes: allow inline styles there only
+# (it carries no user-supplied markup: every value is escaped or a number).
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; frame-ancestors 'none'"
+
+
+@bp.get("/report")
+@requires(REPORTS)
+def report():
+    """The comparison report as a page, with JSON and HTML downloads (?download=json|html)."""
+    download = request.args.get("download")
+    if download not in (None, "json", "html"):
+        abort(404)
+    from web import report as report_view  # numpy, scipy and statsmodels load only when a report is made
+
+    data, observations = report_view.build()
+    stamp = now().strftime("%Y%m%d-%H%M")
+    if download == "json":
+        return Response(report_view.as_json(data), mimetype="application/json", headers={
+            "Content-Disposition": f'attachment; filename="report-{stamp}.json"'})
+    links = {} if download else {"Back to the board": url_for(".dashboard"),
+                                 "Download JSON": url_for(".report", download="json"),
+                                 "Download HTML": url_for(".report", download="html")}
+    html = report_view.as_html(data, observations, links)
+    headers = {"Content-Security-Policy": REPORT_CSP}
+    if download == "html":
+        headers["Content-Disposition"] = f'attachment; filename="report-{stamp}.html"'
+    return Response(html, mimetype="text/html", headers=headers)
+
+
+@bp.get("/dataset")
+@requires(REPORTS)
+def dataset_page():
+    return render_template("staff/dataset.html", downloads=DOWNLOADS)
+
+
+@bp.get("/dataset/download")
+@requires(REPORTS)
+def dataset_download():
+    fmt = request.args.get("format", "")
+    identifiable = request.args.get("identifiable") == "1"
+    if fmt not in DOWNLOADS:
+        abort(404)
+    if identifiable and current_user()["role"] != "admin":
+        return render_template("message.html", title="Not allowed",
+                               message="Only an administrator can export identifiable data."), 403
+    download = DOWNLOADS[fmt]
+    name = f"scored-dataset{'-identifiable' if identifiable else ''}-{now():%Y%m%d}.{download.suffix}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    db = get_db()
+    if download.text:
+        chunks = dataset_service.stream_text(db, connector(), protocol(), fmt, actor=actor(), now=now(),
+                                             identifiable=identifiable)
+        # A codebook is small: sent whole (and so gzipped); data is streamed a participant at a time.
+        return Response("".join(chunks) if download.codebook else chunks, mimetype=download.mimetype,
+                        headers=headers)
+    handle = tempfile.NamedTemporaryFile(suffix="." + download.suffix, delete=False)
+    handle.close()
+    path = Path(handle.name)
+    dataset_service.export_dataset(db, protocol(), fmt, path, actor=actor(), now=now(), identifiable=identifiable)
+
+    @after_this_request
+    def remove(response):
+        path.unlink(missing_ok=True)
+        return response
+
+    return send_file(path, mimetype=download.mimetype, as_attachment=True, download_name=name)

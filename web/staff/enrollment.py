@@ -1,0 +1,44 @@
+"""Enrolling a participant: randomized, or with an arm allocated outside the app."""
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+
+from services import enrollment
+from web.auth.access import ENROLL, requires
+from web.context import now, protocol
+from web.database import get_db
+from web.staff import forms
+from web.staff.blueprint import actor, bp
+
+
+@bp.route("/enroll", methods=["GET", "POST"])
+@requires(ENROLL)
+def enroll():
+    form = forms.EnrollForm()
+    form.language.choices = [forms.SelectChoice(code) for code in current_app.config["LANGUAGES"]]
+    form.external_arm.choices = [forms.SelectChoice(arm.code, f"{arm.code}: {arm.label}") for arm in protocol().arms]
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        if form.validate_on_submit():
+            external = form.allocation.data == "external"
+            try:
+                clean = enrollment.validate_enrollment(
+                    protocol(), current_app.config["LANGUAGES"], study_id=form.study_id.data,
+                    arm=form.external_arm.data if external else None, phone=form.phone.data or None,
+                    timezone=(form.timezone.data or "").strip(), language=form.language.data,
+                    procedure_date=form.procedure_date.data, punctures=form.punctures.data,
+                    reason=form.reason.data if external else None, require_reason=True,
+                    today=now().date(), confirm_date=form.confirm_date.data)
+                created = enrollment.enroll(get_db(), protocol(), clean, actor=actor(), now=now())
+            except enrollment.EnrollmentError as exc:
+                errors = exc.errors
+            else:
+                arm = protocol().arm(created["arm"])
+                how = "randomized to" if clean.arm is None else "enrolled in"
+                flash(f"{created['study_id']} {how} arm {arm.code} ({arm.label}).", "success")
+                return redirect(url_for(".participant", study_id=created["study_id"]), 303)
+        else:
+            errors = {name: "; ".join(messages) for name, messages in form.errors.items()}
+    return render_template("staff/enroll.html", form=form, errors=errors), 400 if errors else 200
+
+

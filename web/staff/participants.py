@@ -1,0 +1,178 @@
+"""A participant's page, and what a nurse does there: resend a link, show it as a QR code, fix
+contact details, stop or restart SMS, withdraw, log a call."""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import segno
+from flask import abort, current_app, flash, redirect, render_template, url_for
+
+from scheduler import followup
+from services import board, links, messaging, participant_admin
+from services.participant_admin import AdminError
+from storage import contacts, participants
+from storage.db import parse_utc
+from web import reminders
+from web.auth.access import FOLLOW_UP, requires
+from web.context import now, patient_url, protocol
+from web.database import get_db
+from web.staff import forms
+from web.staff.blueprint import actor, bp
+
+
+def _participant_or_404(study_id: str) -> dict:
+    participant = participants.by_study_id(get_db(), study_id)
+    if participant is None:
+        abort(404)
+    return participant
+
+
+def _page(participant: dict, status: int = 200, errors: dict | None = None, **extra):
+    db = get_db()
+    timeline = board.timeline(db, participant, protocol(), now())
+    open_timepoints = [item["timepoint"].id for item in timeline if item["status"] in (followup.OPEN, followup.OVERDUE)]
+    timepoint_choices = [("", "(any)")] + [(tp.id, tp.label) for tp in protocol().timepoints]
+    form_kwargs = {"study_id": participant["study_id"]}
+    resend = forms.TimepointForm(**form_kwargs)
+    resend.timepoint.choices = [forms.SelectChoice(tp) for tp in open_timepoints]
+    details = forms.ContactDetailsForm(phone=participant["phone"], timezone=participant["timezone"],
+                                       language=participant["language"], **form_kwargs)
+    details.language.choices = [forms.SelectChoice(code) for code in current_app.config["LANGUAGES"]]
+    contact = forms.ContactForm(**form_kwargs)
+    contact.timepoint.choices = [forms.SelectChoice(value, label) for value, label in timepoint_choices]
+    zone = ZoneInfo(participant["timezone"])
+    return render_template(
+        "staff/participant.html", participant=participant, arm=protocol().arm(participant["arm"]),
+        timeline=timeline, contacts=contacts.for_participant(
+            db, participant["id"]), resend=resend, details=details, contact=contact,
+        opt=forms.OptOutForm(opted_out="in" if participant["sms_opt_out"] else "out", **form_kwargs),
+        withdraw=forms.WithdrawForm(**form_kwargs), errors=errors or {}, local=lambda text: _local(text, zone),
+        **extra), status
+
+
+def _local(text: str | None, zone: ZoneInfo) -> str:
+    if not text:
+        return ""
+    return parse_utc(text).astimezone(zone).strftime("%d %b %Y %H:%M")
+
+
+@bp.get("/participants/<study_id>")
+@requires(FOLLOW_UP)
+def participant(study_id: str):
+    return _page(_participant_or_404(study_id))
+
+
+def _posted(form_class, study_id: str):
+    """(participant, form) for a valid action form about this page's participant, else a 400 page."""
+    participant = _participant_or_404(study_id)
+    form = form_class()
+    if not form.validate_on_submit():
+        problems = {name: "; ".join(errors) for name, errors in form.errors.items()}
+        return participant, None, _page(participant, 400, problems)
+    if form.study_id.data != study_id:
+        return participant, None, _page(participant, 400, {
+            "form": "This form was for another participant, so nothing was changed. Please try again."})
+    return participant, form, None
+
+
+@bp.post("/participants/<study_id>/resend")
+@requires(FOLLOW_UP)
+def resend(study_id: str):
+    participant, form, page = _posted(forms.TimepointForm, study_id)
+    if page:
+        return page
+    timepoint = form.timepoint.data
+    if not board.open_and_unfinished(get_db(), participant, timepoint, now()):
+        return _page(participant, 400, {"timepoint": f"{timepoint or 'That timepoint'} is not open and unfinished."})
+    outcome = reminders.dispatcher(current_app._get_current_object()).send_now(
+        get_db(), participant["id"], timepoint, now(), requested_by=actor())
+    messages = {
+        "sent": f"SMS with a new {timepoint} link sent.",
+        "deferred": "It is quiet hours where the participant lives: the SMS will go at 09:00 their time.",
+        "cancelled": "No SMS sent: the participant opted out, has no usable number, or is withdrawn.",
+        "opted_out": "No SMS sent: Twilio reports the participant opted out (replied STOP).",
+        "bad_number": "No SMS sent: the number cannot receive SMS. Please check it.",
+        "retried": "The SMS service is busy: it will be retried in a minute.",
+        "failed": "The SMS could not be sent.",
+    }
+    flash(messages.get(outcome, outcome), "success" if outcome == "sent" else "warning")
+    return redirect(url_for(".participant", study_id=study_id), 303)
+
+
+@bp.post("/participants/<study_id>/link")
+@requires(FOLLOW_UP)
+def show_link(study_id: str):
+    participant, form, page = _posted(forms.TimepointForm, study_id)
+    if page:
+        return page
+    try:
+        token, window = links.issue_link(get_db(), study_id, form.timepoint.data, actor=actor(), now=now())
+    except links.LinkError as exc:
+        return _page(participant, 400, {"timepoint": str(exc)})
+    url = patient_url(token)
+    qr = segno.make(url, error="m").svg_inline(scale=5, title="Link to the questionnaire", dark="#1a1a1a",
+                                               omitsize=True)  # a viewBox, so CSS can size it
+    return render_template("staff/link.html", participant=participant, url=url, qr=qr, timepoint=form.timepoint.data,
+                           closes=_local(window["closes_at"], ZoneInfo(participant["timezone"])))
+
+
+@bp.post("/participants/<study_id>/contact-details")
+@requires(FOLLOW_UP)
+def contact_details(study_id: str):
+    participant, form, page = _posted(forms.ContactDetailsForm, study_id)
+    if page:
+        return page
+    try:
+        changed = participant_admin.update_contact(
+            get_db(), protocol(), current_app.config["LANGUAGES"], study_id, phone=form.phone.data or None,
+            timezone=(form.timezone.data or "").strip(), language=form.language.data, actor=actor(), now=now())
+    except AdminError as exc:
+        return _page(participant, 400, exc.errors)
+    flash("Saved: " + ", ".join(changed) if changed else "Nothing changed.", "success")
+    return redirect(url_for(".participant", study_id=study_id), 303)
+
+
+@bp.post("/participants/<study_id>/sms")
+@requires(FOLLOW_UP)
+def sms_preference(study_id: str):
+    participant, form, page = _posted(forms.OptOutForm, study_id)
+    if page:
+        return page
+    if form.opted_out.data not in ("out", "in"):
+        return _page(participant, 400, {"form": "Choose opt out or opt in."})
+    opting_out = form.opted_out.data == "out"
+    messaging.set_sms_preference(get_db(), study_id, opting_out, actor=actor(), now=now(),
+                                 reason="recorded by staff")
+    flash("SMS reminders stopped." if opting_out else "SMS reminders restarted.", "success")
+    return redirect(url_for(".participant", study_id=study_id), 303)
+
+
+@bp.post("/participants/<study_id>/withdraw")
+@requires(FOLLOW_UP)
+def withdraw(study_id: str):
+    participant, form, page = _posted(forms.WithdrawForm, study_id)
+    if page:
+        return page
+    try:
+        participant_admin.withdraw(get_db(), study_id, reason=form.reason.data, actor=actor(), now=now())
+    except AdminError as exc:
+        return _page(participant, 400, exc.errors)
+    flash(f"{study_id} withdrawn: reminders stopped, data kept.", "success")
+    return redirect(url_for(".participant", study_id=study_id), 303)
+
+
+@bp.post("/participants/<study_id>/contacts")
+@requires(FOLLOW_UP)
+def log_contact(study_id: str):
+    participant, form, page = _posted(forms.ContactForm, study_id)
+    if page:
+        return page
+    try:
+        participant_admin.log_contact(get_db(), protocol(), study_id, kind=form.kind.data, outcome=form.outcome.data,
+                                      timepoint=form.timepoint.data, note=form.note.data, actor=actor(), now=now())
+    except AdminError as exc:
+        return _page(participant, 400, exc.errors)
+    flash("Contact recorded.", "success")
+    return redirect(url_for(".participant", study_id=study_id), 303)
+
+
