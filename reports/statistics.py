@@ -64,7 +64,7 @@ from statsmodels.stats.diagnostic import lilliefors
 __all__ = [
     "describe", "mann_whitney", "student_t", "normality", "lilliefors_test", "choose_test",
     "hodges_lehmann", "rank_biserial", "friedman", "friedman_pairwise", "chi_square",
-    "fisher_freeman_halton", "compare_arms",
+    "fisher_freeman_halton",
     "PERCENTILE_METHOD", "NORMALITY_ALPHA", "LILLIEFORS_MIN_N", "LILLIEFORS_P_LOWER_BOUND",
     "SMALL_EXPECTED_COUNT", "SMALL_EXPECTED_MAX_FRACTION", "MIN_EXPECTED_COUNT",
     "FISHER_RELATIVE_TOLERANCE", "FISHER_MAX_TABLES",
@@ -233,7 +233,7 @@ def mann_whitney(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
         p = 2 * (1 - Phi(|z|))
 
     where t runs over the sizes of groups of tied values. Because U is the smaller of the
-    two, z <= 0, as in SPSS's output. This equals
+    two, z <= 0, as in SPSS's output. p is computed by
     ``scipy.stats.mannwhitneyu(a, b, use_continuity=False, method="asymptotic")``;
     scipy's default adds a continuity correction of 0.5 and, for small samples without
     ties, an exact p, neither of which SPSS's asymptotic significance uses.
@@ -253,8 +253,8 @@ def mann_whitney(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
         return {"U": _float(u), "z": None, "p": None,
                 "note": "not computed: every value is tied, so the ranks carry no information"}
     z = (u - len(x) * len(y) / 2.0) / math.sqrt(var)
-    p = min(1.0, 2.0 * float(stats.norm.sf(abs(z))))
-    return {"U": _float(u), "z": _float(z), "p": _float(p)}
+    p = stats.mannwhitneyu(x, y, use_continuity=False, method="asymptotic").pvalue
+    return {"U": _float(u), "z": _float(z), "p": _float(min(1.0, float(p)))}
 
 
 def student_t(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
@@ -279,8 +279,8 @@ def student_t(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
         t = (m_A - m_B) / sqrt( s_p^2 (1/n_A + 1/n_B) ),     df = n_A + n_B - 2
         p = 2 * (1 - F_t(|t|; df))
 
-    The sign follows SPSS (group 1 minus group 2). Equals
-    ``scipy.stats.ttest_ind(a, b)`` (``equal_var=True``). Welch's row and Levene's test,
+    The sign follows SPSS (group 1 minus group 2). Computed by
+    ``scipy.stats.ttest_ind(a, b, equal_var=True)``. Welch's row and Levene's test,
     which SPSS prints alongside, are not part of the paper's definition.
 
     References
@@ -294,13 +294,11 @@ def student_t(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
         return {"t": None, "df": None, "p": None,
                 "note": f"not computed: group {small} has fewer than 2 values"}
     df = na + nb - 2
-    sp2 = ((na - 1) * float(np.var(x, ddof=1)) + (nb - 1) * float(np.var(y, ddof=1))) / df
-    if sp2 <= 0:
+    if np.ptp(x) == 0 and np.ptp(y) == 0:
         return {"t": None, "df": df, "p": None,
                 "note": "not computed: both groups have zero variance (every value is tied)"}
-    t = (float(np.mean(x)) - float(np.mean(y))) / math.sqrt(sp2 * (1.0 / na + 1.0 / nb))
-    p = min(1.0, 2.0 * float(stats.t.sf(abs(t), df)))
-    return {"t": _float(t), "df": int(df), "p": _float(p)}
+    result = stats.ttest_ind(x, y, equal_var=True)
+    return {"t": _float(result.statistic), "df": int(df), "p": _float(min(1.0, float(result.pvalue)))}
 
 
 def lilliefors_test(values: Sequence[float]) -> dict[str, Any]:
@@ -510,26 +508,6 @@ def rank_biserial(a: Sequence[float], b: Sequence[float]) -> float | None:
     return _float((u_b - u_a) / (len(x) * len(y)))
 
 
-def compare_arms(a: Sequence[float], b: Sequence[float],
-                 confidence: float = 0.95) -> dict[str, Any]:
-    """Everything the report prints for one variable at one timepoint, effect sizes included.
-
-    Returns ``{"a": describe(a), "b": describe(b), "normality_a", "normality_b", "test",
-    "p", "mann_whitney", "student_t", "hodges_lehmann", "rank_biserial"}`` where ``test``
-    is :func:`choose_test`'s choice and ``p`` the p of that test (None if not computable).
-    Both tests are always given, so the reader can see what the other would have said.
-    """
-    x, y = _values(a, "a"), _values(b, "b")
-    na_p, nb_p = normality(x), normality(y)
-    test = choose_test(na_p, nb_p)
-    mw, tt = mann_whitney(x, y), student_t(x, y)
-    return {"a": describe(x), "b": describe(y), "normality_a": na_p, "normality_b": nb_p,
-            "test": test, "p": (tt if test == _TEST_T else mw)["p"],
-            "mann_whitney": mw, "student_t": tt,
-            "hodges_lehmann": hodges_lehmann(x, y, confidence),
-            "rank_biserial": rank_biserial(x, y)}
-
-
 # --- Within an arm across timepoints ----------------------------------------------------
 
 def friedman(rows: Sequence[Sequence[float]]) -> dict[str, Any]:
@@ -557,8 +535,9 @@ def friedman(rows: Sequence[Sequence[float]]) -> dict[str, Any]:
         df = k - 1,   p = 1 - F_chi2(chi2_F; df)
 
     Without the denominator (the uncorrected statistic that, for example, NAG's g08aec
-    prints) the statistic is smaller whenever a subject has ties. Equals
-    ``scipy.stats.friedmanchisquare`` and R's ``friedman.test``.
+    prints) the statistic is smaller whenever a subject has ties. Computed by
+    ``scipy.stats.friedmanchisquare`` for k >= 3 (as R's ``friedman.test``); scipy refuses
+    k = 2, for which the formula above is evaluated here.
 
     References
     ----------
@@ -587,16 +566,18 @@ def friedman(rows: Sequence[Sequence[float]]) -> dict[str, Any]:
     if k < 2:
         result["note"] = "not computed: fewer than 2 timepoints"
         return result
-    rank_sums = ranks.sum(axis=0)
     ties = sum(_tie_term(row) for row in matrix)
     denominator = 1.0 - ties / (n * k * (k * k - 1))
     if denominator <= 0:
         result["note"] = "not computed: every subject gave the same value at every timepoint"
         return result
-    numerator = 12.0 / (n * k * (k + 1)) * float(np.sum(rank_sums ** 2)) - 3.0 * n * (k + 1)
-    statistic = numerator / denominator
-    result.update(statistic=_float(statistic), df=k - 1,
-                  p=_float(stats.chi2.sf(statistic, k - 1)))
+    if k >= 3:
+        statistic, p = stats.friedmanchisquare(*matrix.T)
+    else:  # scipy's friedmanchisquare refuses two timepoints; the same formula, written out
+        numerator = 12.0 / (n * k * (k + 1)) * float(np.sum(ranks.sum(axis=0) ** 2)) - 3.0 * n * (k + 1)
+        statistic = numerator / denominator
+        p = stats.chi2.sf(statistic, k - 1)
+    result.update(statistic=_float(statistic), df=k - 1, p=_float(p))
     return result
 
 
@@ -706,8 +687,8 @@ def chi_square(counts_a: Mapping[str, int], counts_b: Mapping[str, int]) -> dict
 
         E_ij = r_i c_j / N,    X^2 = sum (O_ij - E_ij)^2 / E_ij,    df = c - 1
 
-    with no Yates continuity correction (SPSS's "Pearson Chi-Square" row; scipy's
-    ``chi2_contingency`` corrects 2 x 2 tables unless ``correction=False``).
+    with no Yates continuity correction (SPSS's "Pearson Chi-Square" row), computed by
+    ``scipy.stats.chi2_contingency(table, correction=False)``: its default corrects 2 x 2 tables.
 
     When more than 20% of the expected counts are below 5, or any is below 1 (Cochran's
     rule [10], :data:`SMALL_EXPECTED_MAX_FRACTION`, :data:`MIN_EXPECTED_COUNT`), the
@@ -736,16 +717,15 @@ def chi_square(counts_a: Mapping[str, int], counts_b: Mapping[str, int]) -> dict
         return result
     table = np.array([[a.get(level, 0) for level in levels],
                       [b.get(level, 0) for level in levels]], dtype=float)
-    n = table.sum()
-    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
-    statistic = float(np.sum((table - expected) ** 2 / expected))
+    pearson = stats.chi2_contingency(table, correction=False)
+    expected = pearson.expected_freq
+    statistic = float(pearson.statistic)
     df = len(levels) - 1
     small = int(np.sum(expected < SMALL_EXPECTED_COUNT))
     fraction = small / expected.size
     min_expected = float(expected.min())
-    result.update(statistic=_float(statistic), df=df,
-                  p=_float(stats.chi2.sf(statistic, df)), expected_under_5=_float(fraction),
-                  read="p")
+    result.update(statistic=_float(statistic), df=df, p=_float(pearson.pvalue),
+                  expected_under_5=_float(fraction), read="p")
     note = (f"Pearson chi-square without continuity correction; {small} of {expected.size} "
             f"cells ({fraction * 100:.1f}%) have expected count less than 5; the minimum "
             f"expected count is {min_expected:.2f}.")

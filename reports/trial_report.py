@@ -79,7 +79,10 @@ def _nsaid_reduction(obs: Observations, protocol: Protocol, timepoint: str) -> C
     return value_for
 
 
-def _compare(a: list[float], b: list[float]) -> dict:
+def compare_arms(a: list[float], b: list[float]) -> dict:
+    """Everything the report prints for one variable at one timepoint: both arms described, both
+    tests (so a reader sees what the other would say), the one chosen by normality and its p,
+    and the effect sizes that travel with it."""
     normal_a, normal_b = st.normality(a), st.normality(b)
     entry = {
         "A": st.describe(a), "B": st.describe(b),
@@ -109,7 +112,7 @@ def analyse(obs: Observations, protocol: Protocol, now: datetime) -> dict:
             a = _values(obs, arm_a, tp.id, variable.value)
             b = _values(obs, arm_b, tp.id, variable.value)
             report["continuous"].append({"variable": variable.id, "label": variable.label, "unit": variable.unit,
-                                         "timepoint": tp.id, "timepoint_label": tp.label, **_compare(a, b)})
+                                         "timepoint": tp.id, "timepoint_label": tp.label, **compare_arms(a, b)})
     for tp in _timepoints_with(protocol, "medication"):
         if tp.id == protocol.baseline.id:
             continue
@@ -117,7 +120,7 @@ def analyse(obs: Observations, protocol: Protocol, now: datetime) -> dict:
         a = [v for p in obs.participants if p["arm"] == arm_a and (v := reduction(p["id"])) is not None]
         b = [v for p in obs.participants if p["arm"] == arm_b and (v := reduction(p["id"])) is not None]
         report["continuous"].append({"variable": "nsaid_reduction", "label": "Reduction of NSAIDs", "unit": "%",
-                                     "timepoint": tp.id, "timepoint_label": tp.label, **_compare(a, b)})
+                                     "timepoint": tp.id, "timepoint_label": tp.label, **compare_arms(a, b)})
 
     for variable_id in REPEATED:
         variable = next(v for v in CONTINUOUS if v.id == variable_id)

@@ -22,6 +22,7 @@ import scikit_posthocs
 from scipy import stats
 
 from reports import statistics as st
+from reports.trial_report import compare_arms
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -363,7 +364,7 @@ def test_choose_test_needs_both_arms_normal():
 
 
 def test_compare_arms_carries_effect_sizes_with_the_chosen_p():
-    result = st.compare_arms(REACT_1, REACT_2)
+    result = compare_arms(REACT_1, REACT_2)
     assert result["test"] == "mann-whitney"                   # arm 1 fails normality
     assert result["p"] == result["mann_whitney"]["p"]
     assert result["hodges_lehmann"]["estimate"] == pytest.approx(0.35)
@@ -456,7 +457,7 @@ def test_between_arm_functions_survive_bad_input(name):
         "mann_whitney": st.mann_whitney(a, b), "student_t": st.student_t(a, b),
         "normality_a": st.normality(a), "normality_b": st.normality(b),
         "hodges_lehmann": st.hodges_lehmann(a, b), "rank_biserial": st.rank_biserial(a, b),
-        "compare_arms": st.compare_arms(a, b),
+        "compare_arms": compare_arms(a, b),
     }
     json_safe(results)
     for key in ("mann_whitney", "student_t", "hodges_lehmann"):
