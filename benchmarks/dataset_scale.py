@@ -24,7 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
 from services import dataset as dataset_service  # noqa: E402
-from storage import init_db, open_db  # noqa: E402
+from storage import init_db  # noqa: E402
+from storage.connection import open_db  # noqa: E402
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app  # noqa: E402
 from services import enrollment, links  # noqa: E402
-from storage import init_db, open_db  # noqa: E402
+from storage import init_db  # noqa: E402
+from storage.connection import open_db  # noqa: E402
 
 FIRST_ROUND_TRIP_BYTES = 14 * 1024
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)

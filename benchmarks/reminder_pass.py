@@ -31,7 +31,8 @@ from services import messaging  # noqa: E402
 from scheduler.dispatch import Dispatcher  # noqa: E402
 from scheduler.reminders import plan  # noqa: E402
 from scheduler.schedule import schedule  # noqa: E402
-from storage import init_db, open_db, participants, reminders  # noqa: E402
+from storage import init_db, participants, reminders  # noqa: E402
+from storage.connection import open_db  # noqa: E402
 
 PROCEDURE = date(2026, 3, 2)
 DUE = datetime(2026, 3, 3, 10, 0, tzinfo=timezone.utc)

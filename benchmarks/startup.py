@@ -39,7 +39,7 @@ def send_due():
 
 PROBE = '''
 import sys, runpy
-sys.argv = ["flask", "--app", "app", "reminders", "send-due"]
+sys.argv = ["flask", "--app", sys.argv[1], *sys.argv[2:]]
 try:
     runpy.run_module("flask", run_name="__main__")
 except SystemExit:
@@ -52,6 +52,12 @@ def timed(args: list[str], env: dict, cwd: Path) -> float:
     start = time.perf_counter()
     subprocess.run(args, env=env, cwd=cwd, check=True, capture_output=True)
     return time.perf_counter() - start
+
+
+def _loaded(args: list[str], env: dict, cwd: Path) -> set[str]:
+    """Top-level modules imported by one run of a flask command."""
+    probe = subprocess.run([sys.executable, "-c", PROBE, *args], env=env, cwd=cwd, capture_output=True, text=True)
+    return next((set(line.split()[1:]) for line in probe.stderr.splitlines() if line.startswith("LOADED")), set())
 
 
 def main() -> None:
@@ -71,14 +77,15 @@ def main() -> None:
         for _ in range(args.runs):  # interleaved, so a noisy moment hits both
             ours.append(timed(ours_cmd, env, ROOT))
             floor.append(timed(floor_cmd, env, tmp))
-        probe = subprocess.run([sys.executable, "-c", PROBE], env=env, cwd=ROOT, capture_output=True, text=True)
-        loaded = next((line.split()[1:] for line in probe.stderr.splitlines() if line.startswith("LOADED")), [])
+        loaded = _loaded(["app", "reminders", "send-due"], env, ROOT)
+        floor_loaded = _loaded(["floor_app", "send-due"], env, tmp)
     median_ours, median_floor = statistics.median(ours), statistics.median(floor)
     print(f"{'command':<44} {'median s':>9} {'best s':>8}")
     print(f"{'flask --app app reminders send-due':<44} {median_ours:>9.3f} {min(ours):>8.3f}")
     print(f"{'floor: Flask + sqlite-utils, same query':<44} {median_floor:>9.3f} {min(floor):>8.3f}")
     print(f"ratio (medians): {median_ours / median_floor:.2f}x over {args.runs} runs each")
-    print("heavy modules imported: " + (", ".join(name for name in HEAVY if name in loaded) or "none"))
+    print("heavy modules imported: " + (", ".join(name for name in HEAVY if name in loaded) or "none")
+          + "; by the floor too: " + (", ".join(name for name in HEAVY if name in floor_loaded) or "none"))
 
 
 if __name__ == "__main__":

@@ -95,22 +95,19 @@ class Reply:
     language: str           # the sender's language, for an answer
 
 
-def keyword_of(body: str) -> str | None:
+def keyword_of(body: str) -> tuple[str | None, str]:
+    """(STOP, START, HELP or None, the word as the patient wrote it, normalised)."""
     word = body.strip().strip(".!").upper()
-    if word in STOP_WORDS:
-        return STOP
-    if word in START_WORDS:
-        return START
-    if word in HELP_WORDS:
-        return HELP
-    return None
+    for keyword, words in ((STOP, STOP_WORDS), (START, START_WORDS), (HELP, HELP_WORDS)):
+        if word in words:
+            return keyword, word
+    return None, word
 
 
 def receive_reply(db, *, sender: str, body: str, sid: str | None, now: datetime) -> Reply:
     """Keep a patient's SMS and act on STOP or START for every participant on that number (two
     people can share a phone: each is opted out or in, each audited)."""
-    keyword = keyword_of(body)
-    word = body.strip().strip(".!").upper()
+    keyword, word = keyword_of(body)
     with write(db):
         matched = participants.by_phone(db, sender)
         messages.insert_inbound(db, participant_id=matched[0]["id"] if matched else None, from_number=sender,

@@ -6,7 +6,8 @@ import pytest
 
 from app import create_app
 from services import enrollment, links
-from storage import init_db, open_db
+from storage import init_db
+from storage.connection import open_db
 
 # A Monday at noon UTC; tests move the clock rather than reading the real one.
 START = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)

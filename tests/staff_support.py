@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from services import accounts
-from storage import open_db
+from storage.connection import open_db
 
 PASSWORD = "correct horse battery staple"
 ROLES = ("nurse", "investigator", "admin")

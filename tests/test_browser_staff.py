@@ -17,7 +17,7 @@ import pytest
 
 from app import create_app
 from services import accounts, allocation
-from storage import open_db
+from storage.connection import open_db
 from tests.browser_support import (CHROMIUM, PHONE, RECORD_CSP_VIOLATIONS, ConsoleLog,
                                    axe_violations)
 from tests.conftest import START

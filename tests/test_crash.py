@@ -15,7 +15,8 @@ import pytest
 from services import enrollment
 from scheduler.links import token_in
 from storage.tokens import hash_token
-from storage import init_db, open_db
+from storage import init_db
+from storage.connection import open_db
 
 ROOT = Path(__file__).resolve().parent.parent
 PARTICIPANTS = 300

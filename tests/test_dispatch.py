@@ -10,7 +10,7 @@ from sms import gateway as sms
 from services import messaging
 from scheduler.dispatch import MAX_TRIES, Dispatcher
 from services import answers, enrollment
-from storage import open_db
+from storage.connection import open_db
 from tests.sms_fakes import RecordingGateway
 from web.reminders import compose_body
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from storage import init_db, open_db
+from storage import init_db
+from storage.connection import open_db
 from tests.trial_data import populate
 
 GOLDEN = Path(__file__).with_name("golden")

@@ -190,7 +190,7 @@ def test_window_not_yet_open_is_410_with_the_local_opening_date(client, trial, c
 
 def test_withdrawn_participant_link_is_inactive(client, trial, token):
     db_rows = trial.query("SELECT id FROM participants")
-    from storage import open_db
+    from storage.connection import open_db
     db = open_db(trial.app.config["DATABASE"])
     db.execute("UPDATE participants SET status = 'withdrawn' WHERE id = ?", [db_rows[0]["id"]])
     db.close()

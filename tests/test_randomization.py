@@ -10,7 +10,7 @@ import pytest
 
 from randomization import STRATA, generate, stratum_for
 from services import allocation, enrollment
-from storage import open_db
+from storage.connection import open_db
 
 
 @pytest.mark.parametrize("punctures,stratum", [(1, "1-2"), (2, "1-2"), (3, "3-4"), (4, "3-4"), (5, "5-6"), (6, "5-6")])

@@ -7,7 +7,7 @@ import pytest
 
 from reports import statistics as st
 from reports.trial_report import build
-from storage import open_db
+from storage.connection import open_db
 from tests.staff_support import Staff, create_staff
 from tests.trial_data import populate
 

@@ -9,7 +9,7 @@ import pytest
 
 from app import create_app
 from services import allocation
-from storage import open_db
+from storage.connection import open_db
 from tests.staff_support import PASSWORD, ROLES, Staff, create_staff
 
 

@@ -5,7 +5,8 @@ import sqlite3
 
 import pytest
 
-from storage import MIGRATIONS, init_db, open_db
+from storage import MIGRATIONS, init_db
+from storage.connection import open_db
 
 ALL_MIGRATIONS = ["m001_initial", "m002_reminders_and_messages", "m003_staff_randomization_contacts"]
 

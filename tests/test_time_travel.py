@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from services import messaging
 from scheduler.dispatch import Dispatcher
 from services import answers
-from storage import open_db
+from storage.connection import open_db
 from tests.sms_fakes import RecordingGateway
 
 UTC = timezone.utc

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from twilio.request_validator import RequestValidator
 
-from storage import open_db
+from storage.connection import open_db
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 STATUS_URL = "https://pro.example.org/twilio/status"
@@ -128,6 +128,24 @@ def test_start_words_opt_back_in(client, trial, sent, word):
     assert state(trial)[1] == [{"sms_opt_out": 0, "phone_problem": None}]
     actions = [row["action"] for row in trial.query("SELECT action FROM audit_log WHERE action LIKE 'sms_opt%'")]
     assert actions == ["sms_opt_out", "sms_opt_in"]
+
+
+def test_two_participants_on_one_phone_both_follow_stop_and_start(client, trial, sent):
+    """A household phone: STOP from it opts out everyone enrolled with that number, each audited."""
+    trial.enroll("P-002", phone="+12025550101")
+    signed_post(client, INBOUND_URL, {"From": "+12025550101", "Body": "STOP", "MessageSid": "SMin1"})
+    assert trial.query("SELECT study_id, sms_opt_out FROM participants ORDER BY study_id") == [
+        {"study_id": "P-001", "sms_opt_out": 1}, {"study_id": "P-002", "sms_opt_out": 1}]
+    signed_post(client, INBOUND_URL, {"From": "+12025550101", "Body": "START", "MessageSid": "SMin2"})
+    assert trial.query("SELECT study_id, sms_opt_out FROM participants ORDER BY study_id") == [
+        {"study_id": "P-001", "sms_opt_out": 0}, {"study_id": "P-002", "sms_opt_out": 0}]
+    assert trial.query("SELECT entity_id, action, actor, reason FROM audit_log WHERE action LIKE 'sms_opt%' "
+                       "ORDER BY id") == [
+        {"entity_id": "P-001", "action": "sms_opt_out", "actor": "participant", "reason": "replied STOP"},
+        {"entity_id": "P-002", "action": "sms_opt_out", "actor": "participant", "reason": "replied STOP"},
+        {"entity_id": "P-001", "action": "sms_opt_in", "actor": "participant", "reason": "replied START"},
+        {"entity_id": "P-002", "action": "sms_opt_in", "actor": "participant", "reason": "replied START"}]
+    assert trial.query("SELECT COUNT(*) AS n FROM messages WHERE direction = 'inbound'") == [{"n": 2}]
 
 
 def test_help_gets_a_help_reply_without_health_information(client, trial, sent):

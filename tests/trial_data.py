@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from questionnaires import INSTRUMENTS
 from questionnaires.protocol import Protocol
 from scheduler.schedule import schedule
-from storage import open_db
+from storage.connection import open_db
 from storage.db import utc_iso
 
 VAS_MEAN_CM = {"baseline": 6.3, "day1": 4.5, "week1": 4.0, "month1": 3.3, "month3": 3.0, "month6": 2.8}

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask, current_app, g
 
-from storage import open_db
+from storage.connection import open_db
 
 
 def get_db():
