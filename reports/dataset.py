@@ -10,8 +10,8 @@ the trial grows.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import groupby
 from dataclasses import dataclass, replace
+from itertools import groupby
 
 from questionnaires.medication import DRUGS, MAX_ROWS
 from questionnaires.odi import FIELDS as ODI_FIELDS

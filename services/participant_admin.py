@@ -12,8 +12,8 @@ from questionnaires.protocol import Protocol
 from scheduler.reminders import plan
 from scheduler.schedule import window_for
 from services.enrollment import check_contact
-from storage import participants, reminders, tokens, write
 from storage import contacts as contact_log
+from storage import participants, reminders, tokens, write
 from storage.audit import record
 
 CONTACT_KINDS = ("call", "sms", "in_person", "email")

@@ -20,8 +20,13 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from sms.errors import (HTTP_TOO_MANY_REQUESTS, TWILIO_INVALID_TO, TWILIO_NOT_MOBILE, TWILIO_OPTED_OUT,
-                        TWILIO_TOO_MANY_REQUESTS)
+from sms.errors import (
+    HTTP_TOO_MANY_REQUESTS,
+    TWILIO_INVALID_TO,
+    TWILIO_NOT_MOBILE,
+    TWILIO_OPTED_OUT,
+    TWILIO_TOO_MANY_REQUESTS,
+)
 from sms.gateway import ACCEPTED, BAD_NUMBER, FAILED, OPTED_OUT, RETRY, GatewayError, Outgoing, SendResult
 
 # Seconds to wait for Twilio to connect and to answer each read. Messages.create normally answers

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
-
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from web import cli, compression, database, errors, i18n, security
 from web.auth import bp as auth_bp

@@ -5,8 +5,7 @@ import json
 
 from flask import render_template
 
-from reports import figures
-from reports import trial_report
+from reports import figures, trial_report
 from web.context import now, protocol
 from web.database import get_db
 

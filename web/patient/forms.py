@@ -14,7 +14,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 
-from questionnaires import INSTRUMENTS, MEDICATION, ODI, SATISFACTION, VAS, AnswerError, N_
+from questionnaires import INSTRUMENTS, MEDICATION, N_, ODI, SATISFACTION, VAS, AnswerError
 from questionnaires.medication import MAX_ROWS, row_fields
 from questionnaires.odi import MIN_SECTIONS_FOR_SCORE
 from questionnaires.vas import MODE_LINE, MODE_NRS, NRS_MAX

@@ -14,8 +14,8 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 
 from questionnaires import INSTRUMENTS, MEDICATION, AnswerError
-from services import answers as answer_service
 from scheduler.links import PATH_PREFIX
+from services import answers as answer_service
 from services import links
 from storage.db import parse_utc
 from web.context import now, protocol

@@ -13,7 +13,6 @@ from web.context import now, protocol
 from web.database import connector, get_db
 from web.staff.blueprint import actor, bp
 
-
 # The report holds matplotlib's SVG, which styles with attributes: allow inline styles there only
 # (it carries no user-supplied markup: every value is escaped or a number).
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; frame-ancestors 'none'"

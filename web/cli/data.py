@@ -1,0 +1,84 @@
+"""The report and the scored dataset: export, and import of paper-collected data."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup, with_appcontext
+
+from reports import export, importer
+from services import dataset as dataset_service
+from web.cli.common import CLI_ACTOR
+from web.context import now, protocol
+from web.database import get_db
+
+
+@click.command("report")
+@with_appcontext
+@click.option("--format", "kind", type=click.Choice(["json", "html"]), default="json", show_default=True,
+              help="JSON (the contract for scripts) or an HTML document for print.")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file instead of standard output.")
+def report_command(kind: str, output: str | None) -> None:
+    """The per-arm comparison report (Tables 3, 5, 6 and Fig. 4 of the reference trial).
+
+    Example: flask --app app report --format html --output report.html
+    """
+    from web import report as report_view  # numpy, scipy and statsmodels load only for a report
+
+    data, observations = report_view.build()
+    text = report_view.as_json(data) if kind == "json" else report_view.as_html(data, observations)
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        click.echo(f"Report written to {output}.", err=True)
+    else:
+        click.echo(text)
+
+
+dataset_cli = AppGroup("dataset", help="The scored dataset: export it, import paper-collected data.")
+
+
+@dataset_cli.command("export")
+@click.option("--format", "fmt", type=click.Choice(export.FORMATS), required=True,
+              help="csv (long: a row per participant per timepoint), wide-csv, xlsx (with codebook) or sav (SPSS).")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), required=True, help="The file to write.")
+@click.option("--identifiable", is_flag=True, help="Add phone, dates and free text (audited; admins only).")
+@click.option("--codebook", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Also write the codebook, as CSV or HTML by the file's extension.")
+def dataset_export_command(fmt: str, output: str, identifiable: bool, codebook: str | None) -> None:
+    """Export the scored dataset; pseudonymized unless --identifiable. Every export is audited.
+
+    Example: flask --app app dataset export --format csv --output scored.csv --codebook codebook.html
+    """
+    rows = dataset_service.export_dataset(get_db(), protocol(), fmt, Path(output), actor=CLI_ACTOR, now=now(),
+                                          identifiable=identifiable)
+    if codebook:
+        export.write_file(get_db(), protocol(), "codebook-html" if codebook.endswith(".html") else "codebook-csv",
+                          Path(codebook), identifiable)
+    click.echo(f"{rows} rows written to {output}.")
+
+
+@dataset_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def dataset_import_command(file: str) -> None:
+    """Import paper-collected answers from a long CSV (the export's layout), all or nothing.
+
+    Creates participants not yet enrolled (no phone or procedure date: no reminders), stores the
+    answers with source=paper and recomputes every derived score. Every problem is listed with
+    its row and column, and then nothing is imported.
+    Example: flask --app app dataset import paper-forms.csv
+    """
+    data = Path(file).read_bytes()
+    try:
+        counts = dataset_service.import_dataset(get_db(), protocol(), data, actor=CLI_ACTOR, now=now())
+    except importer.ImportError_ as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise click.ClickException(f"{len(exc.problems)} problem(s) in {file}: nothing was imported.")
+    click.echo(f"Imported {file}: {counts['participants_created']} participant(s) created, "
+               f"{counts['answers_stored']} answer(s) stored, {counts['answers_unchanged']} already there.")
+
+
+
+COMMANDS = (report_command, dataset_cli)
