@@ -116,63 +116,58 @@ def show_link(study_id: str):
                            closes=_local(window["closes_at"], ZoneInfo(participant["timezone"])))
 
 
-@bp.post("/participants/<study_id>/contact-details")
-@requires(FOLLOW_UP)
-def contact_details(study_id: str):
-    participant, form, page = _posted(forms.ContactDetailsForm, study_id)
+def _act(study_id: str, form_class, change) -> object:
+    """A participant action: a valid form, then ``change(participant, form)``, which returns the
+    message to show, or raises AdminError, shown on the page with nothing changed."""
+    participant, form, page = _posted(form_class, study_id)
     if page:
         return page
     try:
+        done = change(participant, form)
+    except AdminError as exc:
+        return _page(participant, 400, exc.errors)
+    flash(done, "success")
+    return redirect(url_for(".participant", study_id=study_id), 303)
+
+
+@bp.post("/participants/<study_id>/contact-details")
+@requires(FOLLOW_UP)
+def contact_details(study_id: str):
+    def change(participant, form):
         changed = participant_admin.update_contact(
             get_db(), protocol(), current_app.config["LANGUAGES"], study_id, phone=form.phone.data or None,
             timezone=(form.timezone.data or "").strip(), language=form.language.data, actor=actor(), now=now())
-    except AdminError as exc:
-        return _page(participant, 400, exc.errors)
-    flash("Saved: " + ", ".join(changed) if changed else "Nothing changed.", "success")
-    return redirect(url_for(".participant", study_id=study_id), 303)
+        return "Saved: " + ", ".join(changed) if changed else "Nothing changed."
+    return _act(study_id, forms.ContactDetailsForm, change)
 
 
 @bp.post("/participants/<study_id>/sms")
 @requires(FOLLOW_UP)
 def sms_preference(study_id: str):
-    participant, form, page = _posted(forms.OptOutForm, study_id)
-    if page:
-        return page
-    if form.opted_out.data not in ("out", "in"):
-        return _page(participant, 400, {"form": "Choose opt out or opt in."})
-    opting_out = form.opted_out.data == "out"
-    messaging.set_sms_preference(get_db(), study_id, opting_out, actor=actor(), now=now(),
-                                 reason="recorded by staff")
-    flash("SMS reminders stopped." if opting_out else "SMS reminders restarted.", "success")
-    return redirect(url_for(".participant", study_id=study_id), 303)
+    def change(participant, form):
+        if form.opted_out.data not in ("out", "in"):
+            raise AdminError({"form": "Choose opt out or opt in."})
+        opting_out = form.opted_out.data == "out"
+        messaging.set_sms_preference(get_db(), study_id, opting_out, actor=actor(), now=now(),
+                                     reason="recorded by staff")
+        return "SMS reminders stopped." if opting_out else "SMS reminders restarted."
+    return _act(study_id, forms.OptOutForm, change)
 
 
 @bp.post("/participants/<study_id>/withdraw")
 @requires(FOLLOW_UP)
 def withdraw(study_id: str):
-    participant, form, page = _posted(forms.WithdrawForm, study_id)
-    if page:
-        return page
-    try:
+    def change(participant, form):
         participant_admin.withdraw(get_db(), study_id, reason=form.reason.data, actor=actor(), now=now())
-    except AdminError as exc:
-        return _page(participant, 400, exc.errors)
-    flash(f"{study_id} withdrawn: reminders stopped, data kept.", "success")
-    return redirect(url_for(".participant", study_id=study_id), 303)
+        return f"{study_id} withdrawn: reminders stopped, data kept."
+    return _act(study_id, forms.WithdrawForm, change)
 
 
 @bp.post("/participants/<study_id>/contacts")
 @requires(FOLLOW_UP)
 def log_contact(study_id: str):
-    participant, form, page = _posted(forms.ContactForm, study_id)
-    if page:
-        return page
-    try:
+    def change(participant, form):
         participant_admin.log_contact(get_db(), protocol(), study_id, kind=form.kind.data, outcome=form.outcome.data,
                                       timepoint=form.timepoint.data, note=form.note.data, actor=actor(), now=now())
-    except AdminError as exc:
-        return _page(participant, 400, exc.errors)
-    flash("Contact recorded.", "success")
-    return redirect(url_for(".participant", study_id=study_id), 303)
-
-
+        return "Contact recorded."
+    return _act(study_id, forms.ContactForm, change)
