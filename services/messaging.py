@@ -110,8 +110,9 @@ def receive_reply(db, *, sender: str, body: str, sid: str | None, now: datetime)
     keyword, word = keyword_of(body)
     with write(db):
         matched = participants.by_phone(db, sender)
+        # A keyword is acted on here and now: it needs no nurse, so it never waits in the inbox.
         messages.insert_inbound(db, participant_id=matched[0]["id"] if matched else None, from_number=sender,
-                                body=body, sid=sid, now=now)
+                                body=body, sid=sid, now=now, handled_by=f"automatic ({word})" if keyword else None)
         for participant in matched:
             if keyword == STOP:
                 opt_out(db, participant, actor="participant", reason=f"replied {word}", now=now)

@@ -59,11 +59,45 @@ def advance_status(db: sqlite_utils.Database, sid: str, status: str, error_code:
 
 
 def insert_inbound(db: sqlite_utils.Database, *, participant_id: int | None, from_number: str,
-                   body: str, sid: str | None, now: datetime, status: str = "received") -> int | None:
+                   body: str, sid: str | None, now: datetime, status: str = "received",
+                   handled_by: str | None = None) -> int | None:
+    """Keep a reply; ``handled_by`` marks one that needs no nurse (a STOP acted on at once)."""
     cursor = db.execute(
-        "INSERT OR IGNORE INTO messages (direction, participant_id, from_number, body, sid, status, created_at) "
-        "VALUES ('inbound', ?, ?, ?, ?, ?, ?)", [participant_id, from_number, body, sid, status, utc_iso(now)])
+        "INSERT OR IGNORE INTO messages (direction, participant_id, from_number, body, sid, status, created_at, "
+        "handled_at, handled_by) VALUES ('inbound', ?, ?, ?, ?, ?, ?, ?, ?)",
+        [participant_id, from_number, body, sid, status, utc_iso(now), utc_iso(now) if handled_by else None,
+         handled_by])
     return cursor.lastrowid if cursor.rowcount == 1 else None
+
+
+INBOX = """SELECT m.id, m.participant_id, p.study_id, m.from_number, m.body, m.created_at, m.handled_at, m.handled_by
+           FROM messages m LEFT JOIN participants p ON p.id = m.participant_id WHERE m.direction = 'inbound'"""
+
+
+def inbox(db: sqlite_utils.Database, *, participant_id: int | None = None, handled: bool = False,
+          limit: int = 100, offset: int = 0) -> list[dict]:
+    """Patients' replies waiting for a nurse (or, with ``handled``, those already dealt with), newest first."""
+    sql = INBOX + (" AND m.handled_at IS NOT NULL" if handled else " AND m.handled_at IS NULL")
+    params: list = []
+    if participant_id is not None:
+        sql += " AND m.participant_id = ?"
+        params.append(participant_id)
+    return list(db.query(sql + " ORDER BY m.created_at DESC, m.id DESC LIMIT ? OFFSET ?", [*params, limit, offset]))
+
+
+def unhandled_count(db: sqlite_utils.Database) -> int:
+    return db.execute("SELECT COUNT(*) FROM messages WHERE direction = 'inbound' AND handled_at IS NULL").fetchone()[0]
+
+
+def inbound_by_id(db: sqlite_utils.Database, message_id: int) -> dict | None:
+    return next(db.query(INBOX + " AND m.id = ?", [message_id]), None)
+
+
+def mark_handled(db: sqlite_utils.Database, message_id: int, *, by: str, at: datetime) -> bool:
+    """True when this call marked it; False when it was already handled (idempotent)."""
+    cursor = db.execute("UPDATE messages SET handled_at = ?, handled_by = ? "
+                        "WHERE id = ? AND direction = 'inbound' AND handled_at IS NULL", [utc_iso(at), by, message_id])
+    return cursor.rowcount == 1
 
 
 def listing(db: sqlite_utils.Database) -> list[dict]:

@@ -205,3 +205,18 @@ def m003_staff_randomization_contacts(db: sqlite_utils.Database) -> None:
                "BEGIN SELECT RAISE(ABORT, 'an allocation is final'); END")
     db.execute("CREATE TRIGGER allocations_no_delete BEFORE DELETE ON allocations "
                "BEGIN SELECT RAISE(ABORT, 'an allocation is final'); END")
+
+
+@MIGRATIONS()
+def m004_settings_and_reply_handling(db: sqlite_utils.Database) -> None:
+    _statements(db, """
+        CREATE TABLE trial_settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            set_at TEXT NOT NULL,
+            set_by TEXT NOT NULL
+        );
+        ALTER TABLE messages ADD COLUMN handled_at TEXT;
+        ALTER TABLE messages ADD COLUMN handled_by TEXT;
+        CREATE INDEX messages_inbox ON messages (direction, handled_at, created_at)
+        """)

@@ -8,7 +8,8 @@ import pytest
 from storage import MIGRATIONS, init_db
 from storage.connection import open_db
 
-ALL_MIGRATIONS = ["m001_initial", "m002_reminders_and_messages", "m003_staff_randomization_contacts"]
+ALL_MIGRATIONS = ["m001_initial", "m002_reminders_and_messages", "m003_staff_randomization_contacts",
+                  "m004_settings_and_reply_handling"]
 
 
 def test_connection_pragmas(fresh_db):
