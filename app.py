@@ -32,6 +32,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         PROTOCOL=str(DEFAULT_PROTOCOL_PATH),
         BASE_URL="http://127.0.0.1:5000",
         LANGUAGES=["en"],
+        # The site's own: new participants' time zone, and the country of a phone number written
+        # without its +country code (ISO 3166 alpha-2, e.g. EG). The demo uses Africa/Cairo and EG.
+        DEFAULT_TIMEZONE="UTC",
+        DEFAULT_COUNTRY=None,
         BABEL_DEFAULT_LOCALE="en",
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).with_name("translations")),
         # Staff uploads (paper-data import) are the largest bodies; patient forms have their own,

@@ -36,6 +36,7 @@ class Section:
     number: int
     title: str
     statements: tuple[str, str, str, str, str, str]
+    may_skip: bool = False   # "if applicable": a patient may leave it blank without being asked again
 
     @property
     def field(self) -> str:
@@ -108,7 +109,7 @@ SECTIONS: tuple[Section, ...] = (
         N_("My sex life is severely restricted by pain."),
         N_("My sex life is nearly absent because of pain."),
         N_("Pain prevents any sex life at all."),
-    )),
+    ), may_skip=True),
     Section(9, N_("Social life"), (
         N_("My social life is normal and gives me no extra pain."),
         N_("My social life is normal but increases the degree of pain."),
@@ -180,9 +181,16 @@ class OdiInstrument:
             raise AnswerError(errors)
         answered = sum(value is not None for value in clean.values())
         if answered < min_answered:
+            # Mark the blank sections the patient is asked to fill; one that may be skipped
+            # ("Sex life, if applicable") is never marked, though answering it would count.
+            skippable = {section.field for section in self.sections if section.may_skip}
             raise AnswerError({field: N_("Please choose one statement.")
-                               for field, value in clean.items() if value is None})
+                               for field, value in clean.items() if value is None and field not in skippable})
         return clean
+
+    def sections_still_needed(self, answers: Mapping[str, Any], min_answered: int) -> int:
+        """How many more sections must be answered to reach ``min_answered``."""
+        return max(0, min_answered - sum(answers.get(field) not in (None, "") for field in FIELDS))
 
     def score(self, answers: Mapping[str, Any]) -> dict[str, Any]:
         clean = self.validate(answers)

@@ -48,6 +48,11 @@ class Timepoint:
     window_after_days: int
     instruments: tuple[str, ...]
     remind: bool = True
+    short_label: str = ""     # a few letters for compact views (the board's cards); the label if unset
+
+    @property
+    def short(self) -> str:
+        return self.short_label or self.label
 
 
 @dataclass(frozen=True)
@@ -170,6 +175,7 @@ def parse_protocol(data: Mapping[str, Any], instruments: Mapping[str, Instrument
             window_after_days=integer(where, raw, "window_after_days", MAX_WINDOW_DAYS),
             instruments=tuple(names),
             remind=_flag(where, raw, "remind", problems),
+            short_label=_short_label(where, raw, problems),
         ))
     _duplicates("timepoints", [tp.id for tp in timepoints], problems)
 
@@ -180,6 +186,17 @@ def parse_protocol(data: Mapping[str, Any], instruments: Mapping[str, Instrument
     if problems:
         raise ProtocolError(source, problems)
     return Protocol(protocol_id, title, version, tuple(arms), tuple(timepoints), reminders, baseline_id)
+
+
+MAX_SHORT_LABEL = 6
+
+
+def _short_label(where: str, table: Mapping[str, Any], problems: list[str]) -> str:
+    value = table.get("short_label", "")
+    if not isinstance(value, str) or len(value) > MAX_SHORT_LABEL:
+        problems.append(f"{where}.short_label: at most {MAX_SHORT_LABEL} characters, got {value!r}")
+        return ""
+    return value
 
 
 def _flag(where: str, table: Mapping[str, Any], key: str, problems: list[str]) -> bool:

@@ -7,12 +7,13 @@ from datetime import datetime
 
 from questionnaires.protocol import Protocol
 from scheduler import followup
-from storage import participants, reminders
+from storage import messages, participants, reminders
 from storage.db import parse_utc
 
 FILTERS = {
     "overdue": "Overdue",
     "missed": "Missed",
+    "replied": "Reply waiting",
     "opted_out": "Opted out",
     "sms_failed": "SMS failed",
 }
@@ -24,6 +25,7 @@ class Row:
     cells: dict[str, str]                      # timepoint -> status
     closes: dict[str, datetime | None] = field(default_factory=dict)
     sms_failed: bool = False
+    reply_waiting: bool = False              # an SMS from the participant waits in the inbox
 
     @property
     def opted_out(self) -> bool:
@@ -62,6 +64,7 @@ def build(db, protocol: Protocol, now: datetime) -> list[Row]:
         windows[row["participant_id"]][row["timepoint"]] = row
     reminded = reminders.sent_timepoints(db)
     failed = reminders.participants_with_failures(db)
+    replied = messages.participants_with_unhandled_replies(db)
     rows = []
     for person in people:
         withdrawn_at = _withdrawn_at(person)
@@ -71,7 +74,8 @@ def build(db, protocol: Protocol, now: datetime) -> list[Row]:
             cells[timepoint.id] = followup.timepoint_status(
                 now, **instants, reminded=(person["id"], timepoint.id) in reminded, withdrawn_at=withdrawn_at)
             closes[timepoint.id] = instants["closes_at"]
-        rows.append(Row(person, cells, closes, sms_failed=person["id"] in failed or bool(person["phone_problem"])))
+        rows.append(Row(person, cells, closes, sms_failed=person["id"] in failed or bool(person["phone_problem"]),
+                        reply_waiting=person["id"] in replied))
     rows.sort(key=Row.urgency)
     return rows
 
@@ -82,10 +86,27 @@ def apply_filter(rows: list[Row], name: str | None) -> list[Row]:
     tests = {
         "overdue": lambda row: row.has(followup.OVERDUE),
         "missed": lambda row: row.has(followup.MISSED),
+        "replied": lambda row: row.reply_waiting,
         "opted_out": lambda row: row.opted_out,
         "sms_failed": lambda row: row.sms_failed,
     }
     return [row for row in rows if tests[name](row)]
+
+
+def completion(rows: list[Row], protocol: Protocol) -> list[dict]:
+    """Per timepoint, per arm: how many completed, are open now (overdue included), missed,
+    and were due so far (every status but upcoming and not applicable)."""
+    table = counts(rows, protocol)
+    result = []
+    for tp in protocol.timepoints:
+        by_arm = {}
+        for arm in protocol.arms:
+            c = table.get(arm.code, {}).get(tp.id, Counter())
+            by_arm[arm.code] = {"completed": c[followup.COMPLETED], "open": c[followup.OPEN] + c[followup.OVERDUE],
+                                "overdue": c[followup.OVERDUE], "missed": c[followup.MISSED],
+                                "due": c[followup.COMPLETED] + c[followup.OPEN] + c[followup.OVERDUE] + c[followup.MISSED]}
+        result.append({"timepoint": tp, "arms": by_arm})
+    return result
 
 
 def counts(rows: list[Row], protocol: Protocol) -> dict[str, dict[str, Counter]]:

@@ -43,6 +43,13 @@ def stream_text(db, connect: Callable[[], Any], protocol: Protocol, fmt: str, *,
     return chunks()
 
 
+def audit_report_download(db, fmt: str, *, actor: str, now: datetime) -> None:
+    """The comparison report left the app as a file (JSON or HTML): who took it, when."""
+    with write(db):
+        record(db, at=now, actor=actor, action="download_report", entity="report", entity_id=fmt,
+               after={"format": fmt})
+
+
 def audit_export(db, fmt: str, rows: int | None, *, actor: str, now: datetime, identifiable: bool) -> None:
     with write(db):
         record(db, at=now, actor=actor, action="export_identifiable" if identifiable else "export", entity="dataset",

@@ -57,15 +57,27 @@ class Enrollment:
         return RANDOMIZED if self.arm is None else EXTERNAL
 
 
-def normalise_phone(raw: str) -> str:
-    """E.164 ("+441632960961") from a number written with its country code; ValueError if invalid."""
+def normalise_phone(raw: str, country: str | None = None) -> str:
+    """E.164 ("+201001234567") from a number written with its country code, or in the national
+    format of ``country`` (the site's, e.g. "010 0123 4567" in EG); ValueError if invalid."""
     try:
-        number = phonenumbers.parse(raw, None)
+        number = phonenumbers.parse(raw, country)
     except phonenumbers.NumberParseException:
-        raise ValueError("not a phone number; write it with its country code, e.g. +441632960961") from None
+        example = "010 0123 4567 or +20 10 0123 4567" if country == "EG" else "+20 10 0123 4567"
+        raise ValueError(f"not a phone number; write it with its country code, e.g. {example}") from None
     if not phonenumbers.is_valid_number(number):
-        raise ValueError("not a valid phone number for its country")
+        raise ValueError("not a valid mobile number for its country")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def display_phone(e164: str | None, country: str | None = None) -> str:
+    """A stored number as people write it: national format for the site's country, else international."""
+    if not e164:
+        return ""
+    number = phonenumbers.parse(e164, None)
+    national = country and phonenumbers.region_code_for_number(number) == country
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL if national
+                                      else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def check_timezone(name: str | None) -> str:
@@ -75,13 +87,14 @@ def check_timezone(name: str | None) -> str:
 
 
 def check_contact(phone: str | None, timezone: str, language: str, languages: list[str],
-                  errors: dict[str, str]) -> str | None:
-    """Phone (to E.164), time zone and language, as enrollment and nurses' edits both need;
-    adds what is wrong to ``errors`` and returns the clean phone number."""
+                  errors: dict[str, str], country: str | None = None) -> str | None:
+    """Phone (to E.164; ``country`` for a number written without +country code), time zone and
+    language, as enrollment and nurses' edits both need; adds what is wrong to ``errors`` and
+    returns the clean phone number."""
     clean_phone = None
     if phone:
         try:
-            clean_phone = normalise_phone(phone)
+            clean_phone = normalise_phone(phone, country)
         except ValueError as exc:
             errors["phone"] = str(exc)
     try:
@@ -97,7 +110,8 @@ def validate_enrollment(protocol: Protocol, languages: list[str], *, study_id: s
                         phone: str | None, timezone: str | None, language: str | None,
                         procedure_date: str | date | None, punctures: int | str | None = None,
                         reason: str | None = None, require_reason: bool = False,
-                        today: date | None = None, confirm_date: bool = True) -> Enrollment:
+                        today: date | None = None, confirm_date: bool = True,
+                        country: str | None = None) -> Enrollment:
     """Every problem at once, by field. ``today`` and ``confirm_date=False`` turn on the check
     that a procedure date far from today is confirmed."""
     errors: dict[str, str] = {}
@@ -124,7 +138,7 @@ def validate_enrollment(protocol: Protocol, languages: list[str], *, study_id: s
         errors["punctures"] = "needed to randomize: the number of puncture points, 1 to 6"
     timezone = timezone or DEFAULT_TIMEZONE
     language = language or DEFAULT_LANGUAGE
-    clean_phone = check_contact(phone, timezone, language, languages, errors)
+    clean_phone = check_contact(phone, timezone, language, languages, errors, country)
     clean_date = None
     if isinstance(procedure_date, date):
         clean_date = procedure_date

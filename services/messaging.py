@@ -119,3 +119,17 @@ def receive_reply(db, *, sender: str, body: str, sid: str | None, now: datetime)
             elif keyword == START:
                 opt_in(db, participant, actor="participant", reason=f"replied {word}", now=now)
     return Reply(keyword, matched[0]["language"] if matched else DEFAULT_LANGUAGE)
+
+
+def mark_handled(db, message_id: int, *, actor: str, now: datetime) -> bool:
+    """A nurse has dealt with a patient's reply (audited). Marking it again changes nothing and
+    returns False. Raises LookupError when there is no such reply."""
+    with write(db):
+        reply = messages.inbound_by_id(db, message_id)
+        if reply is None:
+            raise LookupError(message_id)
+        if not messages.mark_handled(db, message_id, by=actor, at=now):
+            return False
+        record(db, at=now, actor=actor, action="handle_reply", entity="message", entity_id=message_id,
+               before={"handled": False}, after={"handled": True, "study_id": reply["study_id"]})
+    return True

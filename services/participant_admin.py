@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from questionnaires.protocol import Protocol
 from scheduler.reminders import plan
 from scheduler.schedule import window_for
+from services.board import open_and_unfinished
 from services.enrollment import check_contact
 from storage import contacts as contact_log
 from storage import participants, reminders, tokens, write
@@ -36,11 +37,11 @@ def _participant(db, study_id: str) -> dict:
 
 
 def update_contact(db, protocol: Protocol, languages: list[str], study_id: str, *, phone: str | None,
-                   timezone: str, language: str, actor: str, now: datetime) -> dict:
+                   timezone: str, language: str, actor: str, now: datetime, country: str | None = None) -> dict:
     """Change phone, time zone and language; a new time zone moves the open windows and the
     reminders still pending to the new local days. Returns the fields that changed."""
     errors: dict[str, str] = {}
-    clean_phone = check_contact(phone, timezone, language, languages, errors)
+    clean_phone = check_contact(phone, timezone, language, languages, errors, country)
     if errors:
         raise AdminError(errors)
     with write(db):
@@ -123,3 +124,22 @@ def log_contact(db, protocol: Protocol, study_id: str, *, kind: str, outcome: st
         record(db, at=now, actor=actor, action="log_contact", entity="participant", entity_id=study_id,
                after={"kind": kind, "outcome": outcome, "timepoint": timepoint})
     return contact_id
+
+
+class NotOpen(AdminError):
+    pass
+
+
+def resend_link(db, dispatcher, participant: dict, timepoint: str, *, actor: str, now: datetime) -> str:
+    """A nurse asks for a fresh link by SMS now: sent by the dispatcher's own rules (never to an
+    opted-out number, deferred in the participant's quiet hours); the request and its outcome
+    are audited. Raises NotOpen when the timepoint is not open and unfinished."""
+    if not open_and_unfinished(db, participant, timepoint, now):
+        found = dispatcher.protocol.timepoint(timepoint) if timepoint else None
+        raise NotOpen({"timepoint": f"{found.label if found else 'That timepoint'} is not open and unfinished."})
+    outcome = dispatcher.send_now(db, participant["id"], timepoint, now, requested_by=actor)
+    with write(db):
+        record(db, at=now, actor=actor, action="request_sms", entity="participant", entity_id=participant["study_id"],
+               after={"timepoint": timepoint, "outcome": outcome})
+    return outcome
+

@@ -9,9 +9,36 @@ import sqlite_utils
 
 from storage.db import utc_iso
 
+# Every action the audit log records, with the words staff read. record() refuses any other, so
+# the audit page's list of actions is always complete.
+ACTIONS = {
+    "enroll": "Enrolled",
+    "allocate": "Arm allocated",
+    "generate_randomization": "Randomization list generated",
+    "issue_link": "Patient link issued",
+    "request_sms": "SMS asked for by staff",
+    "submit": "Answers received",
+    "update_contact": "Contact details changed",
+    "sms_opt_out": "SMS stopped (opted out)",
+    "sms_opt_in": "SMS restarted (opted in)",
+    "flag_phone": "Phone number flagged",
+    "handle_reply": "Reply marked handled",
+    "log_contact": "Contact recorded",
+    "withdraw": "Withdrawn",
+    "create_user": "Staff account created",
+    "login": "Signed in",
+    "export": "Dataset exported",
+    "export_identifiable": "Identifiable dataset exported",
+    "download_report": "Report downloaded",
+    "import": "Paper data imported",
+    "seed_demo": "Demo trial created",
+}
+
 
 def record(db: sqlite_utils.Database, *, at: datetime, actor: str, action: str, entity: str,
            entity_id: Any = None, before: Any = None, after: Any = None, reason: str | None = None) -> None:
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}: add it to storage.audit.ACTIONS")
     db["audit_log"].insert({
         "at": utc_iso(at),
         "actor": actor,
@@ -26,8 +53,8 @@ def record(db: sqlite_utils.Database, *, at: datetime, actor: str, action: str, 
 
 def search(db: sqlite_utils.Database, *, actor: str | None = None, action: str | None = None,
            entity_id: str | None = None, since: datetime | None = None, until: datetime | None = None,
-           limit: int = 200) -> list[dict]:
-    """Newest first, filtered; ``until`` is exclusive."""
+           limit: int = 200, offset: int = 0) -> list[dict]:
+    """Newest first, filtered; ``until`` is exclusive; ``offset`` rows skipped, for paging."""
     where, params = [], []
     for column, value in (("actor", actor), ("action", action), ("entity_id", entity_id)):
         if value:
@@ -40,4 +67,5 @@ def search(db: sqlite_utils.Database, *, actor: str | None = None, action: str |
         where.append("at < ?")
         params.append(utc_iso(until))
     clause = ("WHERE " + " AND ".join(where)) if where else ""
-    return list(db.query(f"SELECT * FROM audit_log {clause} ORDER BY id DESC LIMIT ?", [*params, limit]))
+    return list(db.query(f"SELECT * FROM audit_log {clause} ORDER BY id DESC LIMIT ? OFFSET ?",
+                         [*params, limit, offset]))

@@ -109,3 +109,9 @@ def listing(db: sqlite_utils.Database) -> list[dict]:
            LEFT JOIN participants p ON p.id = m.participant_id
            LEFT JOIN reminders r ON r.id = m.reminder_id
            ORDER BY m.id"""))
+
+
+def participants_with_unhandled_replies(db: sqlite_utils.Database) -> set[int]:
+    return {row["participant_id"] for row in db.query(
+        "SELECT DISTINCT participant_id FROM messages WHERE direction = 'inbound' AND handled_at IS NULL "
+        "AND participant_id IS NOT NULL")}

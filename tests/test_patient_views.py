@@ -109,16 +109,34 @@ def test_missing_or_out_of_range_answers_are_refused_and_nothing_stored(client, 
     response = client.post(f"/f/{token}/{instrument}", data=data)
     assert response.status_code == 400
     assert message in text(response)
-    assert "Please check the questions marked below." in text(response)
+    assert ("Please check the questions marked below." in text(response)
+            or "Please answer at least 8 of the 10 sections" in text(response))
     assert responses(trial) == []
 
 
-def test_refused_odi_names_only_the_unanswered_sections(client, token):
+def test_refused_odi_says_how_many_more_and_marks_only_the_sections_needed(client, token):
     data = {k: v for k, v in ODI_ALL.items() if k not in ("odi_8", "odi_9", "odi_10")}
     page = text(client.post(f"/f/{token}/odi", data=data))
-    assert page.count('class="error"') == 3
-    assert 'id="odi_8-error"' in page and 'id="odi_1-error"' not in page
+    # 7 answered of the 8 needed: one more, from social life or travelling; sex life may stay blank.
+    assert page.count('class="error"') == 2
+    assert 'id="odi_9-error"' in page and 'id="odi_10-error"' in page
+    assert 'id="odi_8-error"' not in page and 'id="odi_1-error"' not in page
+    assert "Please answer at least 8 of the 10 sections: 1 more is needed, from those marked below." in page
+    assert "You may leave “Sex life (if applicable)” blank." in page
     assert 'value="2" checked' in page  # what was answered is kept on the page
+
+
+def test_refused_odi_with_sex_life_answered_counts_it(client, token):
+    data = {k: v for k, v in ODI_ALL.items() if k not in ("odi_1", "odi_2", "odi_3", "odi_4")}
+    page = text(client.post(f"/f/{token}/odi", data=data))
+    assert "2 more are needed" in page
+    assert page.count('class="error"') == 4 and 'id="odi_8-error"' not in page
+
+
+def test_odi_without_only_sex_life_and_one_other_is_accepted(client, token):
+    data = {k: v for k, v in ODI_ALL.items() if k not in ("odi_8", "odi_10")}
+    response = client.post(f"/f/{token}/odi", data=data)
+    assert response.status_code == 303
 
 
 def test_satisfaction_item_missing_is_refused(client, trial):

@@ -70,7 +70,7 @@ def test_every_staff_route_requires_login(app, client, staff, trial):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/staff") or rule.endpoint.startswith("auth."):
             continue
-        path = rule.rule.replace("<study_id>", "P-001")
+        path = rule.rule.replace("<study_id>", "P-001").replace("<int:message_id>", "1")
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             response = client.open(path, method=method, data={"csrf_token": token, "study_id": "P-001"})
             assert response.status_code == 302 and "/staff/login" in response.headers["Location"], (method, path)
@@ -92,7 +92,7 @@ def test_another_roles_action_is_403_and_changes_nothing(staff, trial, role, pat
 def test_login_then_logout(staff, client):
     response = staff.login("nurse")
     assert response.status_code == 303 and response.headers["Location"] == "/staff/"
-    assert "nurse@hospital.example (nurse)" in text(client.get("/staff/"))
+    assert "nurse@hospital.example · Nurse" in text(client.get("/staff/"))
     assert staff.post("/staff/logout", {}).status_code == 303
     assert client.get("/staff/").status_code == 302
 
@@ -228,7 +228,10 @@ def test_an_arm_allocated_outside_needs_a_reason(staff, trial):
     ({"punctures": "9"}, "punctures", "Number must be between 1 and 6"),
     ({"procedure_date": "2025-12-01"}, "procedure date", "more than 30 days ago: confirm it"),
     ({"procedure_date": "2027-01-01"}, "procedure date", "more than 180 days ahead: confirm it"),
-    ({"procedure_date": "31/02/2026"}, "procedure date", "Not a valid date value"),
+    ({"procedure_date": "31/02/2026"}, "procedure date", "must be a date written YYYY-MM-DD"),
+    ({"procedure_date": "2026-02-31"}, "procedure date", "must be a date written YYYY-MM-DD"),
+    ({"timezone": "Cairo"}, "timezone", "unknown IANA time zone"),
+    ({"language": "xx"}, "language", "must be one of en"),
     ({"study_id": "P 100!"}, "study id", "1-32 letters"),
 ])
 def test_enrollment_refuses_bad_input_and_stores_nothing(staff, trial, change, field, message):
@@ -280,7 +283,7 @@ def test_nurse_resends_the_link_now(staff, trial, client, day1_open, tmp_path):
     staff.login("nurse")
     response = staff.post("/staff/participants/P-001/resend", {"study_id": "P-001", "timepoint": "day1"})
     assert response.status_code == 303
-    assert "SMS with a new day1 link sent." in text(client.get("/staff/participants/P-001"))
+    assert "SMS with a new link for 1 day sent." in text(client.get("/staff/participants/P-001"))
     outbox = (tmp_path / "outbox.jsonl").read_text().splitlines()
     assert len(outbox) == 1 and "/f/" in json.loads(outbox[0])["body"]
     reminder = trial.query("SELECT requested_by, status FROM reminders WHERE requested_by IS NOT NULL")
@@ -344,9 +347,12 @@ def test_bad_contact_details_change_nothing(staff, trial, day1_open, data, messa
 
 def test_opt_out_and_back_in(staff, trial, day1_open):
     staff.login("nurse")
-    staff.post("/staff/participants/P-001/sms", {"study_id": "P-001", "opted_out": "out"})
+    unconfirmed = staff.post("/staff/participants/P-001/sms", {"study_id": "P-001", "opted_out": "out"})
+    assert unconfirmed.status_code == 400 and "Tick the box to confirm." in text(unconfirmed)
+    assert trial.query("SELECT sms_opt_out FROM participants WHERE study_id = 'P-001'") == [{"sms_opt_out": 0}]
+    staff.post("/staff/participants/P-001/sms", {"study_id": "P-001", "opted_out": "out", "confirm": "y"})
     assert trial.query("SELECT sms_opt_out FROM participants WHERE study_id = 'P-001'") == [{"sms_opt_out": 1}]
-    staff.post("/staff/participants/P-001/sms", {"study_id": "P-001", "opted_out": "in"})
+    staff.post("/staff/participants/P-001/sms", {"study_id": "P-001", "opted_out": "in", "confirm": "y"})
     assert trial.query("SELECT sms_opt_out FROM participants WHERE study_id = 'P-001'") == [{"sms_opt_out": 0}]
     assert [row["actor"] for row in audit(trial, "sms_opt_out") + audit(trial, "sms_opt_in")] == [
         "nurse@hospital.example"] * 2
@@ -374,7 +380,7 @@ def test_contact_log(staff, trial, client, day1_open):
                                                                   "outcome": "no_answer", "timepoint": "day1",
                                                                   "note": "try after 5pm"})
     assert response.status_code == 303
-    assert "call, no answer (day1): try after 5pm" in text(client.get("/staff/participants/P-001"))
+    assert "Call, no answer (1 day): try after 5pm" in text(client.get("/staff/participants/P-001"))
     bad = staff.post("/staff/participants/P-001/contacts", {"study_id": "P-001", "kind": "telepathy",
                                                              "outcome": "no_answer"})
     assert bad.status_code == 400
@@ -409,7 +415,7 @@ def test_board_statuses_filters_and_counts(staff, trial, client, clock, app):
     assert listed("sms_failed") == ["LATE-1"]
     assert client.get("/staff/?filter=bogus").status_code == 404
     page = text(client.get("/staff/"))
-    assert '<span class="status overdue">overdue</span>' in page
+    assert '<span class="visually-hidden">1 day: Overdue</span>' in page
     from services import board
     rows = board.build(open_db(app.config["DATABASE"]), app.extensions["protocol"], clock())
     counts = board.counts(rows, app.extensions["protocol"])

@@ -1,11 +1,11 @@
 """Blueprints per audience, error pages, security headers, i18n and the CLI."""
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from web import cli, compression, database, errors, i18n, security
+from web import cli, compression, database, errors, i18n, labels, security
 from web.auth import bp as auth_bp
 from web.patient import bp as patient_bp
 from web.staff import bp as staff_bp
@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     compression.init_app(app)
     i18n.init_app(app)
+    labels.init_app(app)
     errors.init_app(app)
     app.register_blueprint(patient_bp)
     app.register_blueprint(webhooks_bp)
@@ -39,6 +40,5 @@ def init_app(app: Flask) -> None:
 
     @app.get("/")
     def index():
-        # Nothing here for the public; patients arrive on their own link.
-        return errors.message_page(404, "Follow-up questionnaires",
-                                   "Please open the link your care team sent you.")
+        # Patients arrive on their own link; this says so, and shows the care team the way in.
+        return render_template("home.html")

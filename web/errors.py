@@ -3,15 +3,21 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
 
 
+STAFF_PREFIX = "/staff/"
+
+
 def message_page(status: int, title: str, message: str):
-    return render_template("message.html", title=title, message=message), status
+    """A page of plain words. Under /staff/ it has the staff menu and leads back to the board;
+    elsewhere it is a patient's page, in their language, with nothing of the staff side."""
+    staff = request.path.startswith(STAFF_PREFIX) and status != 500
+    return render_template("staff/message.html" if staff else "message.html", title=title, message=message), status
 
 
 def _http_error(error: HTTPException):

@@ -97,12 +97,17 @@ class VasForm(PatientForm):
 
 class OdiForm(PatientForm):
     instrument_id = ODI.id
+    min_answered = MIN_SECTIONS_FOR_SCORE
+
+    def still_needed(self) -> int:
+        """Sections still to answer before the form is accepted (0 once enough are)."""
+        return ODI.sections_still_needed(self.answers(), self.min_answered)
 
     def answers(self) -> dict[str, Any]:
         return {section.field: self[section.field].data for section in ODI.sections}
 
     def validate_instrument(self, instrument):
-        return instrument.validate(self.answers(), min_answered=MIN_SECTIONS_FOR_SCORE)
+        return instrument.validate(self.answers(), min_answered=self.min_answered)
 
 
 for _section in ODI.sections:

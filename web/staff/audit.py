@@ -1,32 +1,93 @@
-"""The audit log (administrators): who changed what, when and why, filtered."""
+"""The audit log (administrators): who changed what, when and why; filtered, paged, and each
+change shown field by field."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+import json
+from datetime import date, datetime, time, timedelta
 
 from flask import render_template, request
 
+from storage.audit import ACTIONS
 from storage.audit import search as audit_search
 from web.auth.access import AUDIT, requires
 from web.database import get_db
+from web.labels import language, timepoint, words
 from web.staff import forms
-from web.staff.blueprint import bp
+from web.staff.blueprint import bp, site_zone
 
-AUDIT_PAGE_SIZE = 200
+PAGE_SIZE = 50
+DATE_MESSAGE = "Write the date as year-month-day, e.g. 2026-03-02."
+
+
+def _day(text: str, field: str, errors: dict[str, str]) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        errors[field] = DATE_MESSAGE
+        return None
+
+
+def _shown(key: str, value) -> str:
+    if value is None:
+        return "(none)"
+    if key == "timepoint":
+        return timepoint(value)
+    if key == "language":
+        return language(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def diff(before: str | None, after: str | None) -> list[dict]:
+    """Field by field: what each field was and became (either side may be missing)."""
+    old = json.loads(before) if before else {}
+    new = json.loads(after) if after else {}
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return [{"field": "value", "before": _shown("", old or None), "after": _shown("", new or None)}]
+    changes = []
+    for key in sorted(set(old) | set(new)):
+        if key not in old and new[key] is None:
+            continue  # a new record's empty field says nothing
+        change = {"field": words(key)}
+        if key in old:
+            change["before"] = _shown(key, old[key])
+        if key in new:
+            change["after"] = _shown(key, new[key])
+        if change.get("before") != change.get("after"):
+            changes.append(change)
+    return changes
 
 
 @bp.get("/audit")
 @requires(AUDIT)
 def audit():
     form = forms.AuditFilterForm(request.args)
-    valid = form.validate()
-    since = until = None
-    if valid and form.since.data:
-        since = datetime.combine(form.since.data, time(0), tzinfo=timezone.utc)
-    if valid and form.until.data:
-        until = datetime.combine(form.until.data + timedelta(days=1), time(0), tzinfo=timezone.utc)
-    rows = audit_search(get_db(), actor=form.actor.data or None, action=form.action.data or None,
-                        entity_id=form.entity_id.data or None, since=since, until=until,
-                        limit=AUDIT_PAGE_SIZE) if valid else []
-    return render_template("staff/audit.html", form=form, rows=rows, limit=AUDIT_PAGE_SIZE), 200 if valid else 400
-
-
+    form.action.choices = [forms.SelectChoice("", "(any)")] + [
+        forms.SelectChoice(code, label) for code, label in sorted(ACTIONS.items(), key=lambda item: item[1])]
+    errors: dict[str, str] = {}
+    if request.args.get("action") and request.args["action"] not in ACTIONS:
+        errors["action"] = "Choose an action from the list."
+    since = _day(request.args.get("since", ""), "since", errors)
+    until = _day(request.args.get("until", ""), "until", errors)
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    rows, more = [], False
+    if not errors:
+        zone = site_zone()
+        found = audit_search(
+            get_db(), actor=(request.args.get("actor") or "").strip() or None,
+            action=request.args.get("action") or None, entity_id=(request.args.get("entity_id") or "").strip() or None,
+            since=datetime.combine(since, time(0), tzinfo=zone) if since else None,
+            until=datetime.combine(until + timedelta(days=1), time(0), tzinfo=zone) if until else None,
+            limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+        more, rows = len(found) > PAGE_SIZE, found[:PAGE_SIZE]
+    args = {key: value for key, value in request.args.items() if key != "page" and value}
+    return render_template("staff/audit.html", form=form, rows=rows, errors=errors, diff=diff, page=page,
+                           more=more, args=args, zone=site_zone().key), 400 if errors else 200

@@ -1,9 +1,8 @@
-"""The nurses' follow-up board."""
+"""The nurses' follow-up board: a card per participant, most urgent first."""
 from __future__ import annotations
 
 from flask import abort, render_template, request
 
-from scheduler import followup
 from services import board
 from web.auth.access import FOLLOW_UP, requires
 from web.context import now, protocol
@@ -19,7 +18,5 @@ def dashboard():
         abort(404)
     rows = board.build(get_db(), protocol(), now())
     return render_template("staff/dashboard.html", rows=board.apply_filter(rows, chosen), total=len(rows),
-                           counts=board.counts(rows, protocol()), filters=board.FILTERS, chosen=chosen,
-                           statuses=followup)
-
-
+                           completion=board.completion(rows, protocol()), filters=board.FILTERS, chosen=chosen,
+                           protocol=protocol())

@@ -14,8 +14,11 @@ from web.database import connector, get_db
 from web.staff.blueprint import actor, bp
 
 # The report holds matplotlib's SVG, which styles with attributes: allow inline styles there only
-# (it carries no user-supplied markup: every value is escaped or a number).
+# (it carries no user-supplied markup: every value is escaped or a number). The page adds the staff
+# stylesheet, script and sign-out form.
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; frame-ancestors 'none'"
+REPORT_PAGE_CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; script-src 'self'; img-src data:; "
+                   "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 
 
 @bp.get("/report")
@@ -29,14 +32,15 @@ def report():
 
     data, observations = report_view.build()
     stamp = now().strftime("%Y%m%d-%H%M")
+    if download:
+        dataset_service.audit_report_download(get_db(), download, actor=actor(), now=now())
     if download == "json":
         return Response(report_view.as_json(data), mimetype="application/json", headers={
             "Content-Disposition": f'attachment; filename="report-{stamp}.json"'})
-    links = {} if download else {"Back to the board": url_for(".dashboard"),
-                                 "Download JSON": url_for(".report", download="json"),
-                                 "Download HTML": url_for(".report", download="html")}
-    html = report_view.as_html(data, observations, links)
-    headers = {"Content-Security-Policy": REPORT_CSP}
+    links = {} if download else {"Download HTML (to print or keep)": url_for(".report", download="html"),
+                                 "Download JSON (for scripts)": url_for(".report", download="json")}
+    html = report_view.as_html(data, observations, links, page=not download)
+    headers = {"Content-Security-Policy": REPORT_CSP if download else REPORT_PAGE_CSP}
     if download == "html":
         headers["Content-Disposition"] = f'attachment; filename="report-{stamp}.html"'
     return Response(html, mimetype="text/html", headers=headers)

@@ -8,14 +8,17 @@ from web.auth.access import ENROLL, requires
 from web.context import now, protocol
 from web.database import get_db
 from web.staff import forms
+from web.labels import language
 from web.staff.blueprint import actor, bp
 
 
 @bp.route("/enroll", methods=["GET", "POST"])
 @requires(ENROLL)
 def enroll():
-    form = forms.EnrollForm()
-    form.language.choices = [forms.SelectChoice(code) for code in current_app.config["LANGUAGES"]]
+    config = current_app.config
+    form = forms.EnrollForm(timezone=config["DEFAULT_TIMEZONE"], language=config["LANGUAGES"][0])
+    form.timezone.choices = forms.timezone_choices()
+    form.language.choices = [forms.SelectChoice(code, language(code)) for code in config["LANGUAGES"]]
     form.external_arm.choices = [forms.SelectChoice(arm.code, f"{arm.code}: {arm.label}") for arm in protocol().arms]
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -25,10 +28,11 @@ def enroll():
                 clean = enrollment.validate_enrollment(
                     protocol(), current_app.config["LANGUAGES"], study_id=form.study_id.data,
                     arm=form.external_arm.data if external else None, phone=form.phone.data or None,
-                    timezone=(form.timezone.data or "").strip(), language=form.language.data,
-                    procedure_date=form.procedure_date.data, punctures=form.punctures.data,
-                    reason=form.reason.data if external else None, require_reason=True,
-                    today=now().date(), confirm_date=form.confirm_date.data)
+                    timezone=(form.timezone.data or "").strip() or config["DEFAULT_TIMEZONE"],
+                    language=form.language.data, procedure_date=(form.procedure_date.data or "").strip(),
+                    punctures=form.punctures.data, reason=form.reason.data if external else None,
+                    require_reason=True, today=now().date(), confirm_date=form.confirm_date.data,
+                    country=config["DEFAULT_COUNTRY"])
                 created = enrollment.enroll(get_db(), protocol(), clean, actor=actor(), now=now())
             except enrollment.EnrollmentError as exc:
                 errors = exc.errors
@@ -39,6 +43,7 @@ def enroll():
                 return redirect(url_for(".participant", study_id=created["study_id"]), 303)
         else:
             errors = {name: "; ".join(messages) for name, messages in form.errors.items()}
-    return render_template("staff/enroll.html", form=form, errors=errors), 400 if errors else 200
+    return render_template("staff/enroll.html", form=form, errors=errors, country=config["DEFAULT_COUNTRY"],
+                           today=now().date()), 400 if errors else 200
 
 

@@ -2,8 +2,10 @@
 the study ID they were rendered for, which must match the page's URL."""
 from __future__ import annotations
 
+from zoneinfo import available_timezones
+
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields import IntegerField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
@@ -15,13 +17,29 @@ def _choices(values, labels=None):
     return [SelectChoice(value, (labels or {}).get(value, value.replace("_", " ").capitalize())) for value in values]
 
 
+def timezone_choices() -> dict[str, list[SelectChoice]]:
+    """Every IANA zone, grouped by region for the select's option groups."""
+    groups: dict[str, list[SelectChoice]] = {}
+    for name in sorted(available_timezones()):
+        if "/" not in name or name.startswith(("Etc/", "SystemV/", "US/", "posix/", "right/")):
+            continue
+        region, place = name.split("/", 1)
+        groups.setdefault(region, []).append(SelectChoice(name, place.replace("_", " ")))
+    groups["Other"] = [SelectChoice("UTC", "UTC")]
+    return groups
+
+
 class EnrollForm(FlaskForm):
     study_id = StringField("Study ID", validators=[DataRequired(), Length(max=32)])
     punctures = IntegerField("Number of puncture points", validators=[InputRequired(), NumberRange(1, 6)])
-    phone = StringField("Mobile phone (with country code)", validators=[Optional(), Length(max=32)])
-    timezone = StringField("Time zone", default="UTC", validators=[DataRequired(), Length(max=64)])
+    phone = StringField("Mobile phone", validators=[Optional(), Length(max=32)])
+    timezone = SelectField("Time zone", validate_choice=False)
     language = SelectField("Language", validate_choice=False)
-    procedure_date = DateField("Procedure date", validators=[InputRequired()])  # keeps "Not a valid date"
+    # Text, not type=date: a phone's date picker shows the browser's own format (mm/dd/yyyy in the
+    # US); staff write and read ISO dates, which the service checks.
+    procedure_date = StringField("Procedure date", validators=[InputRequired(), Length(max=10)],
+                                 render_kw={"placeholder": "YYYY-MM-DD", "inputmode": "numeric",
+                                            "pattern": r"\d{4}-\d{2}-\d{2}", "autocomplete": "off"})
     confirm_date = BooleanField("The procedure date is right, although it is far from today")
     allocation = RadioField("Arm", default="randomize", validate_choice=False,
                             choices=[SelectChoice("randomize", "Randomize now"),
@@ -40,12 +58,13 @@ class TimepointForm(ParticipantForm):
 
 class ContactDetailsForm(ParticipantForm):
     phone = StringField("Mobile phone", validators=[Optional(), Length(max=32)])
-    timezone = StringField("Time zone", validators=[DataRequired(), Length(max=64)])
+    timezone = SelectField("Time zone", validate_choice=False)
     language = SelectField("Language", validate_choice=False)
 
 
 class OptOutForm(ParticipantForm):
     opted_out = HiddenField(validators=[DataRequired()])
+    confirm = BooleanField("Confirm", validators=[DataRequired("Tick the box to confirm.")])
 
 
 class WithdrawForm(ParticipantForm):
@@ -65,8 +84,10 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search form
 
-    actor = StringField("Who", validators=[Optional(), Length(max=254)])
-    action = StringField("Action", validators=[Optional(), Length(max=64)])
-    entity_id = StringField("Participant or record", validators=[Optional(), Length(max=64)])
-    since = DateField("From", validators=[Optional()])
-    until = DateField("To", validators=[Optional()])
+    actor = StringField("Who", validators=[Optional(), Length(max=254)], render_kw={"placeholder": "email or cli"})
+    action = SelectField("Action", validate_choice=False)
+    entity_id = StringField("Participant or record", validators=[Optional(), Length(max=64)],
+                            render_kw={"placeholder": "e.g. P-001"})
+    # Text, not type=date, for the same reason as the procedure date: ISO, whatever the browser.
+    since = StringField("From", render_kw={"placeholder": "YYYY-MM-DD", "inputmode": "numeric"})
+    until = StringField("To (inclusive)", render_kw={"placeholder": "YYYY-MM-DD", "inputmode": "numeric"})

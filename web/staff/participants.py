@@ -2,6 +2,7 @@
 contact details, stop or restart SMS, withdraw, log a call."""
 from __future__ import annotations
 
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import segno
@@ -10,14 +11,17 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from scheduler import followup
 from services import board, links, messaging, participant_admin
 from services.participant_admin import AdminError
-from storage import contacts, participants
+from services.enrollment import display_phone
+from storage import contacts, messages, participants
 from storage.db import parse_utc
 from web import reminders
 from web.auth.access import FOLLOW_UP, requires
 from web.context import now, patient_url, protocol
 from web.database import get_db
 from web.staff import forms
-from web.staff.blueprint import actor, bp
+from web.labels import language, words
+from web.staff.blueprint import actor, bp, local_time
+from web.staff.inbox import HandledForm
 
 
 def _participant_or_404(study_id: str) -> dict:
@@ -30,30 +34,38 @@ def _participant_or_404(study_id: str) -> dict:
 def _page(participant: dict, status: int = 200, errors: dict | None = None, **extra):
     db = get_db()
     timeline = board.timeline(db, participant, protocol(), now())
-    open_timepoints = [item["timepoint"].id for item in timeline if item["status"] in (followup.OPEN, followup.OVERDUE)]
-    timepoint_choices = [("", "(any)")] + [(tp.id, tp.label) for tp in protocol().timepoints]
+    open_timepoints = [item["timepoint"] for item in timeline if item["status"] in (followup.OPEN, followup.OVERDUE)]
     form_kwargs = {"study_id": participant["study_id"]}
     resend = forms.TimepointForm(**form_kwargs)
-    resend.timepoint.choices = [forms.SelectChoice(tp) for tp in open_timepoints]
-    details = forms.ContactDetailsForm(phone=participant["phone"], timezone=participant["timezone"],
-                                       language=participant["language"], **form_kwargs)
-    details.language.choices = [forms.SelectChoice(code) for code in current_app.config["LANGUAGES"]]
+    resend.timepoint.choices = [forms.SelectChoice(tp.id, tp.label) for tp in open_timepoints]
+    details = forms.ContactDetailsForm(
+        phone=display_phone(participant["phone"], current_app.config["DEFAULT_COUNTRY"]),
+        timezone=participant["timezone"], language=participant["language"], **form_kwargs)
+    details.timezone.choices = forms.timezone_choices()
+    details.language.choices = [forms.SelectChoice(code, language(code)) for code in current_app.config["LANGUAGES"]]
     contact = forms.ContactForm(**form_kwargs)
-    contact.timepoint.choices = [forms.SelectChoice(value, label) for value, label in timepoint_choices]
+    contact.timepoint.choices = [forms.SelectChoice("", "(any)")] + [
+        forms.SelectChoice(tp.id, tp.label) for tp in protocol().timepoints]
     zone = ZoneInfo(participant["timezone"])
     return render_template(
         "staff/participant.html", participant=participant, arm=protocol().arm(participant["arm"]),
-        timeline=timeline, contacts=contacts.for_participant(
-            db, participant["id"]), resend=resend, details=details, contact=contact,
-        opt=forms.OptOutForm(opted_out="in" if participant["sms_opt_out"] else "out", **form_kwargs),
-        withdraw=forms.WithdrawForm(**form_kwargs), errors=errors or {}, local=lambda text: _local(text, zone),
+        timeline=timeline, contacts=contacts.for_participant(db, participant["id"]), resend=resend,
+        details=details, contact=contact, replies=messages.inbox(db, participant_id=participant["id"]),
+        handled=HandledForm(), opt=forms.OptOutForm(opted_out="in" if participant["sms_opt_out"] else "out",
+                                                   **form_kwargs),
+        withdraw=forms.WithdrawForm(**form_kwargs), errors=errors or {}, phone=display_phone(
+            participant["phone"], current_app.config["DEFAULT_COUNTRY"]),
+        local=lambda text: local_time(text, zone), day=lambda text, last=False: _day(text, zone, last=last),
         **extra), status
 
 
-def _local(text: str | None, zone: ZoneInfo) -> str:
+def _day(text: str | None, zone: ZoneInfo, *, last: bool = False) -> str:
+    """The participant's local calendar day of an instant, e.g. "Mon 02 Mar". ``last``: the day
+    before an exclusive end (a window closes at midnight after its last day)."""
     if not text:
         return ""
-    return parse_utc(text).astimezone(zone).strftime("%d %b %Y %H:%M")
+    moment = parse_utc(text) - (timedelta(seconds=1) if last else timedelta(0))
+    return moment.astimezone(zone).strftime("%a %d %b")
 
 
 @bp.get("/participants/<study_id>")
@@ -82,12 +94,14 @@ def resend(study_id: str):
     if page:
         return page
     timepoint = form.timepoint.data
-    if not board.open_and_unfinished(get_db(), participant, timepoint, now()):
-        return _page(participant, 400, {"timepoint": f"{timepoint or 'That timepoint'} is not open and unfinished."})
-    outcome = reminders.dispatcher(current_app._get_current_object()).send_now(
-        get_db(), participant["id"], timepoint, now(), requested_by=actor())
-    messages = {
-        "sent": f"SMS with a new {timepoint} link sent.",
+    dispatcher = reminders.dispatcher(current_app._get_current_object())
+    try:
+        outcome = participant_admin.resend_link(get_db(), dispatcher, participant, timepoint, actor=actor(), now=now())
+    except AdminError as exc:
+        return _page(participant, 400, exc.errors)
+    label = protocol().timepoint(timepoint).label
+    outcomes = {
+        "sent": f"SMS with a new link for {label} sent.",
         "deferred": "It is quiet hours where the participant lives: the SMS will go at 09:00 their time.",
         "cancelled": "No SMS sent: the participant opted out, has no usable number, or is withdrawn.",
         "opted_out": "No SMS sent: Twilio reports the participant opted out (replied STOP).",
@@ -95,7 +109,7 @@ def resend(study_id: str):
         "retried": "The SMS service is busy: it will be retried in a minute.",
         "failed": "The SMS could not be sent.",
     }
-    flash(messages.get(outcome, outcome), "success" if outcome == "sent" else "warning")
+    flash(outcomes.get(outcome, outcome), "success" if outcome == "sent" else "warning")
     return redirect(url_for(".participant", study_id=study_id), 303)
 
 
@@ -113,7 +127,7 @@ def show_link(study_id: str):
     qr = segno.make(url, error="m").svg_inline(scale=5, title="Link to the questionnaire", dark="#1a1a1a",
                                                omitsize=True)  # a viewBox, so CSS can size it
     return render_template("staff/link.html", participant=participant, url=url, qr=qr, timepoint=form.timepoint.data,
-                           closes=_local(window["closes_at"], ZoneInfo(participant["timezone"])))
+                           closes=local_time(window["closes_at"], ZoneInfo(participant["timezone"])))
 
 
 def _act(study_id: str, form_class, change) -> object:
@@ -136,8 +150,9 @@ def contact_details(study_id: str):
     def change(participant, form):
         changed = participant_admin.update_contact(
             get_db(), protocol(), current_app.config["LANGUAGES"], study_id, phone=form.phone.data or None,
-            timezone=(form.timezone.data or "").strip(), language=form.language.data, actor=actor(), now=now())
-        return "Saved: " + ", ".join(changed) if changed else "Nothing changed."
+            timezone=(form.timezone.data or "").strip(), language=form.language.data, actor=actor(), now=now(),
+            country=current_app.config["DEFAULT_COUNTRY"])
+        return "Saved: " + ", ".join(words(key).lower() for key in changed) if changed else "Nothing changed."
     return _act(study_id, forms.ContactDetailsForm, change)
 
 

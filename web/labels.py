@@ -1,0 +1,72 @@
+"""The words staff read for codes: timepoints, languages, statuses, actions, reasons.
+
+Templates never show a code where a person reads it: they go through these filters
+(``timepoint``, ``language``, ``status``, ``words``), registered on the app.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from babel import Locale, UnknownLocaleError
+from flask import Flask
+
+from scheduler import followup
+from storage.audit import ACTIONS
+from web.context import protocol
+
+STATUS = {
+    followup.OVERDUE: "Overdue", followup.OPEN: "Open", followup.COMPLETED: "Completed",
+    followup.MISSED: "Missed", followup.UPCOMING: "Upcoming", followup.NOT_APPLICABLE: "Not applicable",
+}
+# One mark per status, for the compact row of timepoints on the board's cards.
+STATUS_MARK = {
+    followup.COMPLETED: "✓", followup.OVERDUE: "!", followup.OPEN: "○", followup.MISSED: "✗",
+    followup.UPCOMING: "·", followup.NOT_APPLICABLE: "–",
+}
+# Other codes that reach a page: reminder states and reasons, participant states, contact kinds.
+WORDS = {
+    "sms": "SMS", "in_person": "In person", "no_answer": "No answer", "wrong_number": "Wrong number",
+    "will_complete": "Will complete", "opted_out": "Opted out", "no_phone": "No phone number",
+    "bad_number": "Number cannot take SMS", "window_closed": "Window closed", "quiet_hours": "Quiet hours",
+    "superseded": "A later reminder went instead", "gateway_unavailable": "SMS service unavailable",
+    "not_sent": "Not sent", "in_doubt": "Being checked", "sending_unconfirmed": "Sending",
+}
+
+
+def words(code: str | None) -> str:
+    """A code as words: "no_answer" -> "No answer"."""
+    if not code:
+        return ""
+    return WORDS.get(code) or ACTIONS.get(code) or STATUS.get(code) or code.replace("_", " ").capitalize()
+
+
+@lru_cache(maxsize=64)
+def language(code: str | None) -> str:
+    """"ar" -> "Arabic (العربية)"; an unknown code is shown as it is."""
+    if not code:
+        return ""
+    try:
+        locale = Locale.parse(code)
+    except (ValueError, UnknownLocaleError):
+        return code
+    english, own = locale.get_display_name("en"), locale.get_display_name(code)
+    return english if english == own else f"{english} ({own})"
+
+
+def timepoint(timepoint_id: str | None) -> str:
+    """A timepoint's label from the protocol: "day1" -> "1 day"."""
+    if not timepoint_id:
+        return ""
+    found = protocol().timepoint(timepoint_id)
+    return found.label if found else timepoint_id
+
+
+def status(code: str) -> str:
+    return STATUS.get(code, words(code))
+
+
+def init_app(app: Flask) -> None:
+    for name, function in (("timepoint", timepoint), ("language", language), ("status", status),
+                           ("words", words)):
+        app.add_template_filter(function, name)
+    app.add_template_global(STATUS_MARK, "status_marks")
