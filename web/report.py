@@ -19,13 +19,32 @@ def as_json(report: dict) -> str:
     return json.dumps(report, indent=2, allow_nan=False)
 
 
-def as_html(report: dict, observations, links: dict[str, str] | None = None) -> str:
-    """``links``: label -> URL shown above the report on the staff page (not in downloads)."""
+def plain_note(entry: dict) -> str | None:
+    """Why a row of the between-arm table has no p, said once, in plain words; None when it has one."""
+    if entry.get("p") is not None:
+        return None
+    arm_a, arm_b = protocol().arms[0].code, protocol().arms[1].code
+    n_a, n_b = entry[arm_a]["n"], entry[arm_b]["n"]
+    if n_a == 0 and n_b == 0:
+        return "No answers yet."
+    for arm, n in ((arm_a, n_a), (arm_b, n_b)):
+        if n == 0:
+            return f"No answers yet in arm {arm}."
+    for arm, n in ((arm_a, n_a), (arm_b, n_b)):
+        if n < 2:
+            return f"Only one answer so far in arm {arm}: too few to compare."
+    return "Every answer is the same, so the arms cannot be told apart."
+
+
+def as_html(report: dict, observations, links: dict[str, str] | None = None, page: bool = False) -> str:
+    """The report as a document to keep (``page`` False), or as the staff page, inside the staff
+    menu with ``links`` (label -> URL) to its downloads."""
     arms = [arm.label for arm in protocol().arms]
     series = trial_report.figure_series(observations, protocol())
     svg = {}
     for variable, (title, unit) in {"vas": ("VAS", "cm"), "odi": ("ODI", "%")}.items():
         if any(values for _, per_arm in series[variable] for values in per_arm):
             svg[variable] = figures.boxplot_svg(f"{title} by timepoint", f"{title} ({unit})", series[variable], arms)
-    return render_template("report/report.html", report=report, figures=svg, arms=protocol().arms,
-                           links=links or {})
+    return render_template("staff/report.html" if page else "report/report.html", report=report, figures=svg,
+                           arms=protocol().arms, links=links or {}, plain_note=plain_note,
+                           labels={tp.id: tp.label for tp in protocol().timepoints})
