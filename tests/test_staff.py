@@ -42,7 +42,10 @@ PAGES = {
     "/staff/": ("nurse", "investigator", "admin"),
     "/staff/?filter=overdue": ("nurse", "investigator", "admin"),
     "/staff/participants/P-001": ("nurse", "investigator", "admin"),
+    "/staff/inbox": ("nurse", "investigator", "admin"),
     "/staff/enroll": ("investigator", "admin"),
+    "/staff/report": ("investigator", "admin"),
+    "/staff/dataset": ("investigator", "admin"),
     "/staff/audit": ("admin",),
 }
 
@@ -288,13 +291,16 @@ def test_nurse_resends_the_link_now(staff, trial, client, day1_open, tmp_path):
     assert len(outbox) == 1 and "/f/" in json.loads(outbox[0])["body"]
     reminder = trial.query("SELECT requested_by, status FROM reminders WHERE requested_by IS NOT NULL")
     assert reminder == [{"requested_by": "nurse@hospital.example", "status": "sent"}]
+    assert [(row["actor"], row["entity_id"], json.loads(row["after"])) for row in audit(trial, "request_sms")] == [
+        ("nurse@hospital.example", "P-001", {"timepoint": "day1", "outcome": "sent"})]
 
 
 def test_resend_for_a_timepoint_not_open_is_refused(staff, trial, day1_open, tmp_path):
     staff.login("nurse")
     response = staff.post("/staff/participants/P-001/resend", {"study_id": "P-001", "timepoint": "month3"})
-    assert response.status_code == 400 and "is not open and unfinished" in text(response)
+    assert response.status_code == 400 and "3 months is not open and unfinished" in text(response)
     assert not (tmp_path / "outbox.jsonl").exists()
+    assert audit(trial, "request_sms") == []
 
 
 def test_show_link_gives_a_working_link_and_a_qr_code(staff, client, day1_open):
@@ -426,7 +432,8 @@ def test_board_statuses_filters_and_counts(staff, trial, client, clock, app):
 def test_audit_page_filters(staff, trial, client):
     trial.enroll("P-001")
     staff.login("admin")
-    page = text(client.get("/staff/audit?actor=test"))
-    assert "enroll" in page and "P-001" in page
-    assert "login" not in re.findall(r"<td>([a-z_]+)</td>", page)
-    assert client.get("/staff/audit?since=notadate").status_code == 400
+    page = text(client.get("/staff/audit?actor=test&entity_id=P-001"))
+    assert re.findall(r"<strong>([^<]+)</strong>:", page) == ["Arm allocated", "Enrolled"]
+    assert "P-001" in page and "<strong>Signed in</strong>" not in page
+    page = text(client.get("/staff/audit?action=login"))
+    assert re.findall(r"<strong>([^<]+)</strong>", page) == ["Signed in"]
