@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -80,8 +81,14 @@ def display_phone(e164: str | None, country: str | None = None) -> str:
                                       else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
+@cache
+def _zones() -> frozenset[str]:
+    # Reading every zone name from tzdata takes milliseconds; the set does not change while we run.
+    return frozenset(available_timezones())
+
+
 def check_timezone(name: str | None) -> str:
-    if not name or name not in available_timezones():
+    if not name or name not in _zones():
         raise ValueError(f"unknown IANA time zone {name!r} (e.g. Africa/Cairo, Europe/London)")
     return name
 

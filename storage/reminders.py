@@ -127,3 +127,9 @@ def history(db: sqlite_utils.Database, participant_id: int) -> list[dict]:
         "m.status AS delivery, m.sent_at, m.error_code FROM reminders r "
         "LEFT JOIN messages m ON m.reminder_id = r.id AND m.status NOT IN ('not_sent') "
         "WHERE r.participant_id = ? ORDER BY r.planned_at, r.attempt, m.id", [participant_id]))
+
+
+def pending_of(db: sqlite_utils.Database, participant_id: int) -> list[dict]:
+    """Every pending reminder of one participant, in the order they fall due."""
+    return list(db["reminders"].rows_where("participant_id = ? AND status = 'pending'", [participant_id],
+                                           order_by="due_at, attempt"))

@@ -1,77 +1,61 @@
-"""The demo trial: a database, staff accounts and participants to try the app with."""
+"""The demo trial: a database, staff accounts and 200 synthetic participants to try the app with."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from services import accounts, allocation, enrollment, links
-from storage import init_db, randomization
+from services import demo
+from storage import init_db
 from web.cli.common import CLI_ACTOR
 from web.context import now, patient_url, protocol
 from web.database import get_db
-
-# Phone numbers from the ranges regulators reserve for drama and testing (UK Ofcom 07700
-# 900xxx is refused by libphonenumber as unassigned, so a US 555-01xx number is used).
-DEMO_PARTICIPANTS = (
-    # (study id, puncture points, phone, procedure date relative to today in days, timepoints to print links for)
-    ("DEMO-001", 2, "+12025550101", 0, ("baseline",)),
-    ("DEMO-002", 3, "+12025550102", -1, ("day1",)),
-    ("DEMO-003", 5, "+12025550103", -30, ("month1",)),
-)
-# Demo staff accounts; their passwords are printed by `demo` (never do this in a real trial).
-DEMO_STAFF = (("nurse@demo.example", "nurse"), ("investigator@demo.example", "investigator"),
-              ("admin@demo.example", "admin"))
-DEMO_PASSWORD = "demo-password-123"
-DEMO_SEED = 20260302
+from web.reminders import compose_body, gateway
 
 
 @click.command("demo")
 @with_appcontext
 def demo_command() -> None:
-    """Create the database, enroll a few demo participants and print their links.
+    """Create the demo trial (200 synthetic participants half-way through follow-up, staff
+    accounts) and print the staff address and three patient links to try.
 
-    Running it again enrolls nobody twice and prints fresh links.
+    Running it again changes nothing but the links; a database holding another trial is refused.
+
     Example: flask --app app demo
     """
+    try:
+        sends_for_real = gateway(current_app).name != "console"
+    except ValueError:   # a Twilio set-up that is incomplete: not the console either
+        sends_for_real = True
+    if sends_for_real:
+        # The demo's phone numbers look real and may be someone's: its reminders must not leave.
+        raise click.ClickException("the demo sends its reminders to made-up numbers: run it with the console "
+                                   "SMS gateway (FLASK_SMS_GATEWAY=console, or no TWILIO_ACCOUNT_SID)")
     init_db(current_app.config["DATABASE"])
     db = get_db()
-    if not randomization.has_list(db):
-        allocation.generate_list(db, seed=DEMO_SEED, per_stratum=100, actor=CLI_ACTOR, now=now())
+    texts = demo.Texts(compose=compose_body, link_url=patient_url)
+    try:
+        summary = demo.seed(db, protocol(), current_app.config["LANGUAGES"], texts, actor=CLI_ACTOR,
+                              now=now())
+    except demo.DemoError as exc:
+        raise click.ClickException(f"{current_app.config['DATABASE']}: {exc}") from None
     base = current_app.config["BASE_URL"].rstrip("/")
-    click.echo(f"Staff pages: {base}/staff/ (password {DEMO_PASSWORD} for each of: "
-               + ", ".join(email for email, _ in DEMO_STAFF) + ")")
-    for email, role in DEMO_STAFF:
-        try:
-            accounts.create_user(db, email=email, password=DEMO_PASSWORD, role=role, actor=CLI_ACTOR, now=now())
-        except accounts.AccountError:
-            pass  # created by an earlier run
-    today = now().date()
-    click.echo("Demo trial: open a link on a phone (or a narrow browser window).")
-    for study_id, punctures, phone, days, timepoints in DEMO_PARTICIPANTS:
-        procedure = today + timedelta(days=days)
-        try:
-            clean = enrollment.validate_enrollment(
-                protocol(), current_app.config["LANGUAGES"], study_id=study_id, arm=None, punctures=punctures,
-                phone=phone, timezone="UTC", language="en", procedure_date=procedure)
-            enrollment.enroll(get_db(), protocol(), clean, actor=CLI_ACTOR, now=now())
-        except enrollment.EnrollmentError as exc:
-            if "already enrolled" not in exc.errors.get("study_id", ""):
-                raise click.ClickException(str(exc))
-        for timepoint in timepoints:
-            try:
-                token, _ = links.issue_link(get_db(), study_id, timepoint, actor=CLI_ACTOR, now=now())
-            except links.LinkError as exc:
-                click.echo(f"  {study_id} {timepoint}: {exc}")
-                continue
-            click.echo(f"  {study_id} ({timepoint}, procedure {_describe(procedure, today)}): {patient_url(token)}")
+    click.echo(f"Staff pages: {base}/staff/ (password {demo.PASSWORD} for each of: "
+               + ", ".join(email for email, _ in demo.STAFF) + ")")
+    arms = ", ".join(f"{count} in arm {arm}" for arm, count in summary.per_arm.items())
+    click.echo(f"Demo trial: {sum(summary.per_arm.values())} participants ({arms}), {summary.answers} answers stored"
+               f" ({summary.enrolled} enrolled by this run).")
+    click.echo("Open a link on a phone (or a narrow browser window):")
+    today = demo.local_today(now())
+    for link in demo.issue_links(db, actor=CLI_ACTOR, now=now()):
+        where = f"{link.study_id} ({link.timepoint}, procedure {_describe(link.procedure_date, today)})"
+        click.echo(f"  {where}: {patient_url(link.token) if link.token else link.problem}")
 
 
 def _describe(procedure: date, today: date) -> str:
     return "today" if procedure == today else procedure.isoformat()
-
 
 
 COMMANDS = (demo_command,)
