@@ -50,7 +50,8 @@ def demo_command() -> None:
     click.echo("Open a link on a phone (or a narrow browser window):")
     today = demo.local_today(now())
     for link in demo.issue_links(db, actor=CLI_ACTOR, now=now()):
-        where = f"{link.study_id} ({link.timepoint}, procedure {_describe(link.procedure_date, today)})"
+        label = protocol().timepoint(link.timepoint).label
+        where = f"{link.study_id} ({label}, procedure {_describe(link.procedure_date, today)})"
         click.echo(f"  {where}: {patient_url(link.token) if link.token else link.problem}")
 
 
