@@ -12,6 +12,7 @@ import web
 from questionnaires import INSTRUMENTS
 from questionnaires.protocol import DEFAULT_PROTOCOL_PATH, load_protocol
 from scheduler.dispatch import CLAIM_LEASE
+from services.enrollment import check_country, check_timezone
 
 
 TWILIO_VARIABLES = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER",
@@ -20,6 +21,16 @@ TWILIO_VARIABLES = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMB
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def check_site_defaults(config) -> None:
+    """A mistyped FLASK_DEFAULT_TIMEZONE or FLASK_DEFAULT_COUNTRY stops the app at start-up, with
+    the variable named, rather than on the first enrollment."""
+    for variable, check in (("DEFAULT_TIMEZONE", check_timezone), ("DEFAULT_COUNTRY", check_country)):
+        try:
+            check(config[variable])
+        except ValueError as exc:
+            raise ValueError(f"FLASK_{variable}: {exc}") from None
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -63,6 +74,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
+    check_site_defaults(app.config)
     app.extensions["protocol"] = load_protocol(app.config["PROTOCOL"], INSTRUMENTS)
     web.init_app(app)
     return app

@@ -93,6 +93,13 @@ def check_timezone(name: str | None) -> str:
     return name
 
 
+def check_country(code: str | None) -> str | None:
+    """A site's country for national phone numbers: None, or a code libphonenumber knows."""
+    if code is not None and code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"{code!r} is not a country code such as EG or GB")
+    return code
+
+
 def check_contact(phone: str | None, timezone: str, language: str, languages: list[str],
                   errors: dict[str, str], country: str | None = None) -> str | None:
     """Phone (to E.164; ``country`` for a number written without +country code), time zone and

@@ -214,3 +214,12 @@ def test_enrollment_defaults_to_the_site_zone_and_takes_a_national_number(staff,
         {"phone": PHONE, "timezone": "Africa/Cairo"}]
     page = text(client.get("/staff/participants/P-020"))
     assert "010 01234567" in page and "Africa/Cairo · English" in page
+
+
+@pytest.mark.parametrize("setting,value,message", [
+    ("DEFAULT_TIMEZONE", "Cairo", "FLASK_DEFAULT_TIMEZONE: unknown IANA time zone 'Cairo'"),
+    ("DEFAULT_COUNTRY", "Egypt", "FLASK_DEFAULT_COUNTRY: 'Egypt' is not a country code"),
+])
+def test_a_mistyped_site_default_stops_the_app_at_start_up(db_path, setting, value, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        create_app({"TESTING": True, "DATABASE": str(db_path), setting: value})
