@@ -37,11 +37,12 @@ def init_db_command() -> None:
                                           "Leave out to randomize (needs --punctures).")
 @click.option("--punctures", type=int, default=None, help="Number of puncture points, 1-6 (the stratum).")
 @click.option("--reason", default=None, help="Why the arm was allocated outside the app.")
-@click.option("--phone", default=None, help="Mobile number in E.164, e.g. +201001234567.")
+@click.option("--phone", default=None, help="Mobile number with its country code, e.g. +201001234567, or in the "
+                                             "national format of FLASK_DEFAULT_COUNTRY.")
 @click.option("--procedure-date", default=None, help="Procedure date, YYYY-MM-DD.")
 @click.option("--confirm-date", is_flag=True, help="The procedure date is right although it is far from today.")
-@click.option("--timezone", default=enrollment.DEFAULT_TIMEZONE, show_default=True,
-              help="Participant's IANA time zone, e.g. Africa/Cairo.")
+@click.option("--timezone", default=None,
+              help="Participant's IANA time zone, e.g. Africa/Cairo (default: FLASK_DEFAULT_TIMEZONE, else UTC).")
 @click.option("--language", default=enrollment.DEFAULT_LANGUAGE, show_default=True,
               help="Language of the participant's pages and SMS.")
 def enroll_command(study_id, arm, punctures, reason, phone, procedure_date, confirm_date, timezone, language) -> None:
@@ -53,9 +54,9 @@ def enroll_command(study_id, arm, punctures, reason, phone, procedure_date, conf
     try:
         clean = enrollment.validate_enrollment(
             protocol(), current_app.config["LANGUAGES"], study_id=study_id, arm=arm, phone=phone,
-            timezone=timezone, language=language, procedure_date=procedure_date, punctures=punctures,
-            reason=reason or (CLI_EXTERNAL_REASON if arm else None), today=now().date(),
-            confirm_date=confirm_date)
+            timezone=timezone or current_app.config["DEFAULT_TIMEZONE"], language=language,
+            procedure_date=procedure_date, punctures=punctures, reason=reason or (CLI_EXTERNAL_REASON if arm else None),
+            today=now().date(), confirm_date=confirm_date, country=current_app.config["DEFAULT_COUNTRY"])
         participant = enrollment.enroll(get_db(), protocol(), clean, actor=CLI_ACTOR, now=now())
     except enrollment.EnrollmentError as exc:
         raise click.ClickException("; ".join(_option_name(f) + f": {m}" for f, m in exc.errors.items()))
