@@ -34,3 +34,16 @@ class Staff:
 
     def post(self, path: str, data: dict, token: str | None = None):
         return self.client.post(path, data={"csrf_token": token or self.csrf("/staff/login"), **data})
+
+
+def staff_and_list(app, client, clock) -> Staff:
+    """One account per role and a randomization list (50 per stratum): the staff pages' setting."""
+    from services import allocation
+
+    create_staff(app, clock)
+    db = open_db(app.config["DATABASE"])
+    try:
+        allocation.generate_list(db, seed=1, per_stratum=50, actor="test", now=clock())
+    finally:
+        db.close()
+    return Staff(client)

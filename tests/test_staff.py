@@ -8,9 +8,8 @@ from datetime import date, timedelta
 import pytest
 
 from app import create_app
-from services import allocation
 from storage.connection import open_db
-from tests.staff_support import PASSWORD, ROLES, Staff, create_staff
+from tests.staff_support import PASSWORD, ROLES, staff_and_list
 
 
 @pytest.fixture
@@ -21,11 +20,7 @@ def app(db_path, clock, tmp_path):
 
 @pytest.fixture
 def staff(app, client, clock):
-    create_staff(app, clock)
-    db = open_db(app.config["DATABASE"])
-    allocation.generate_list(db, seed=1, per_stratum=50, actor="test", now=clock())
-    db.close()
-    return Staff(client)
+    return staff_and_list(app, client, clock)
 
 
 def text(response) -> str:

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 
 from app import create_app
-from services import allocation, messaging
+from services import messaging
 from storage import settings, write
 from storage.connection import open_db
-from tests.staff_support import Staff, create_staff
+from tests.staff_support import staff_and_list
 
 PHONE = "+201001234567"
 
@@ -26,11 +26,7 @@ def app(db_path, clock, tmp_path):
 
 @pytest.fixture
 def staff(app, client, clock):
-    create_staff(app, clock)
-    db = open_db(app.config["DATABASE"])
-    allocation.generate_list(db, seed=1, per_stratum=50, actor="test", now=clock())
-    db.close()
-    return Staff(client)
+    return staff_and_list(app, client, clock)
 
 
 @pytest.fixture
