@@ -71,6 +71,14 @@ def normalise_phone(raw: str, country: str | None = None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def national_example(country: str | None) -> str | None:
+    """A mobile number as people write it in ``country``, e.g. "010 0123 4567" for EG."""
+    if not country:
+        return None
+    example = phonenumbers.example_number_for_type(country, phonenumbers.PhoneNumberType.MOBILE)
+    return phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL) if example else None
+
+
 def display_phone(e164: str | None, country: str | None = None) -> str:
     """A stored number as people write it: national format for the site's country, else international."""
     if not e164:

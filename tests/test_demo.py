@@ -26,7 +26,7 @@ from tests.conftest import START, Clock
 BASE_URL = "https://pro.example.org"
 FOLLOW_UPS = ("day1", "week1", "month1", "month3", "month6")
 ARABIC = re.compile(r"[\u0600-\u06FF]")
-LINK = re.compile(r"^  (DEMO-00\d) \((\w+), procedure ([\w-]+)\): " + re.escape(BASE_URL) + r"(/f/\S+)$", re.M)
+LINK = re.compile(r"^  (DEMO-00\d) \(([\w ]+), procedure ([\w-]+)\): " + re.escape(BASE_URL) + r"(/f/\S+)$", re.M)
 
 
 def _config(path, outbox) -> dict:
@@ -94,7 +94,7 @@ def test_it_prints_the_staff_pages_then_a_summary_then_three_links(seeded, db):
                          f"{answers} answers stored (203 enrolled by this run).")
     links = LINK.findall(seeded[1])
     assert [(study_id, timepoint) for study_id, timepoint, *_ in links] == [
-        ("DEMO-001", "baseline"), ("DEMO-002", "day1"), ("DEMO-003", "month1")]
+        ("DEMO-001", "Before the procedure"), ("DEMO-002", "1 day"), ("DEMO-003", "1 month")]
     assert links[0][2] == "today" and links[1][2] == "2026-03-01" and links[2][2] == "2026-01-31"
 
 

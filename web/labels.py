@@ -53,6 +53,13 @@ def language(code: str | None) -> str:
     return english if english == own else f"{english} ({own})"
 
 
+def country_name(code: str | None) -> str:
+    """"EG" -> "Egypt"."""
+    if not code:
+        return ""
+    return Locale("en").territories.get(code, code)
+
+
 def timepoint(timepoint_id: str | None) -> str:
     """A timepoint's label from the protocol: "day1" -> "1 day"."""
     if not timepoint_id:

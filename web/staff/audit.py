@@ -13,7 +13,7 @@ from web.auth.access import AUDIT, requires
 from web.database import get_db
 from web.labels import language, timepoint, words
 from web.staff import forms
-from web.staff.blueprint import bp, site_zone
+from web.staff.blueprint import bp, local_time, site_zone
 
 PAGE_SIZE = 50
 DATE_MESSAGE = "Write the date as year-month-day, e.g. 2026-03-02."
@@ -29,6 +29,10 @@ def _day(text: str, field: str, errors: dict[str, str]) -> date | None:
         return None
 
 
+# Fields whose values are codes, shown as words ("will_complete" -> "Will complete").
+CODE_FIELDS = {"kind", "outcome", "allocation", "status", "role", "source", "format"}
+
+
 def _shown(key: str, value) -> str:
     if value is None:
         return "(none)"
@@ -36,6 +40,10 @@ def _shown(key: str, value) -> str:
         return timepoint(value)
     if key == "language":
         return language(value)
+    if key in CODE_FIELDS and isinstance(value, str):
+        return words(value)
+    if key.endswith("_at") and isinstance(value, str):
+        return local_time(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (dict, list)):

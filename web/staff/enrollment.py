@@ -8,7 +8,7 @@ from web.auth.access import ENROLL, requires
 from web.context import now, protocol
 from web.database import get_db
 from web.staff import forms
-from web.labels import language
+from web.labels import country_name, language
 from web.staff.blueprint import actor, bp
 
 
@@ -17,7 +17,6 @@ from web.staff.blueprint import actor, bp
 def enroll():
     config = current_app.config
     form = forms.EnrollForm(timezone=config["DEFAULT_TIMEZONE"], language=config["LANGUAGES"][0])
-    form.timezone.choices = forms.timezone_choices()
     form.language.choices = [forms.SelectChoice(code, language(code)) for code in config["LANGUAGES"]]
     form.external_arm.choices = [forms.SelectChoice(arm.code, f"{arm.code}: {arm.label}") for arm in protocol().arms]
     errors: dict[str, str] = {}
@@ -44,6 +43,8 @@ def enroll():
         else:
             errors = {name: "; ".join(messages) for name, messages in form.errors.items()}
     return render_template("staff/enroll.html", form=form, errors=errors, country=config["DEFAULT_COUNTRY"],
-                           today=now().date()), 400 if errors else 200
+                           country_name=country_name(config["DEFAULT_COUNTRY"]),
+                           phone_example=enrollment.national_example(config["DEFAULT_COUNTRY"]), today=now().date()), \
+        400 if errors else 200
 
 

@@ -41,7 +41,6 @@ def _page(participant: dict, status: int = 200, errors: dict | None = None, **ex
     details = forms.ContactDetailsForm(
         phone=display_phone(participant["phone"], current_app.config["DEFAULT_COUNTRY"]),
         timezone=participant["timezone"], language=participant["language"], **form_kwargs)
-    details.timezone.choices = forms.timezone_choices()
     details.language.choices = [forms.SelectChoice(code, language(code)) for code in current_app.config["LANGUAGES"]]
     contact = forms.ContactForm(**form_kwargs)
     contact.timepoint.choices = [forms.SelectChoice("", "(any)")] + [
