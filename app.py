@@ -14,7 +14,6 @@ from questionnaires.protocol import DEFAULT_PROTOCOL_PATH, load_protocol
 from scheduler.dispatch import CLAIM_LEASE
 from services.enrollment import check_country, check_timezone
 
-
 TWILIO_VARIABLES = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER",
                     "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_API_BASE")
 

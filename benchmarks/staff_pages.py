@@ -55,7 +55,7 @@ def empty_trial(folder: Path):
     app = make_app(path, folder / "outbox-empty")
     db = open_db(path)
     try:
-        demo._ensure_staff(db, app.config["CLOCK"]())
+        demo.ensure_staff(db, app.config["CLOCK"]())
         protocol = app.extensions["protocol"]
         clean = enrollment.validate_enrollment(protocol, ["en"], study_id="DEMO-002", arm="A", phone="+201001290002",
                                                timezone="Africa/Cairo", language="en", procedure_date=date.today())

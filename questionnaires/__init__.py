@@ -3,7 +3,7 @@
 Nothing in this package imports Flask, a database, Twilio or APScheduler: it is the pure
 core that the web forms, the import, the export and the report all score with.
 """
-from questionnaires.base import AnswerError, Instrument, N_
+from questionnaires.base import N_, AnswerError, Instrument
 from questionnaires.medication import MEDICATION
 from questionnaires.odi import ODI
 from questionnaires.satisfaction import SATISFACTION

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from questionnaires.base import AnswerError, N_, require_int
+from questionnaires.base import N_, AnswerError, require_int
 
 NSAID = "nsaid"
 OPIOID = "opioid"

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from questionnaires.base import AnswerError, N_, require_int
+from questionnaires.base import N_, AnswerError, require_int
 
 ITEM_MAX = 5
 # Fairbank & Pynsent (2000): with one or two sections unanswered, score over the answered ones.

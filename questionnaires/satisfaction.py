@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from questionnaires.base import AnswerError, N_, require_int
+from questionnaires.base import N_, AnswerError, require_int
 
 LEVELS: tuple[tuple[int, str], ...] = (
     (1, N_("Very unsatisfied")),

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from questionnaires.base import AnswerError, N_, require_int
+from questionnaires.base import N_, AnswerError, require_int
 
 LINE_MAX_MM = 100
 NRS_MAX = 10

@@ -51,9 +51,8 @@ from services.demo.history import reply, withdraw, write_histories
 from storage import participants, randomization, responses, settings, write
 from storage.audit import record
 
-__all__ = ["DEMO_SEED", "OPT_OUTS", "PASSWORD", "REPLIES", "STAFF", "WITHDRAWALS", "DemoError", "DemoLink", "Summary",
-           "Texts", "check_is_ours", "issue_links",
-           "local_today", "roster", "seed"]
+__all__ = ["DEMO_SEED", "OPT_OUTS", "PASSWORD", "REPLIES", "STAFF", "WITHDRAWALS", "DemoError", "DemoLink",
+           "Summary", "Texts", "check_is_ours", "ensure_staff", "issue_links", "local_today", "roster", "seed"]
 
 
 def seed(db, protocol: Protocol, languages: list[str], texts: Texts, *, actor: str, now: datetime,
@@ -68,7 +67,7 @@ def seed(db, protocol: Protocol, languages: list[str], texts: Texts, *, actor: s
     people = roster(protocol, rng_seed, now)
     opened = min(person.enrolled_at for person in people) - timedelta(days=1)
     _ensure_allocations(db, people, rng_seed, opened)
-    _ensure_staff(db, opened)
+    ensure_staff(db, opened)
     enrolled = 0
     for person in people:
         if participants.by_study_id(db, person.study_id) is None:
@@ -132,7 +131,8 @@ def _ensure_allocations(db, people: list[Person], rng_seed: int, now: datetime) 
         allocation.generate_list(db, seed=rng_seed + 1, per_stratum=PER_STRATUM, actor=ADMIN, now=now)
 
 
-def _ensure_staff(db, now: datetime) -> None:
+def ensure_staff(db, now: datetime) -> None:
+    """The demo's three accounts, one per role, all with PASSWORD."""
     for email, role in STAFF:
         try:
             accounts.create_user(db, email=email, password=PASSWORD, role=role, actor=ADMIN, now=now)

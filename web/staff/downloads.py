@@ -11,6 +11,7 @@ from services import dataset as dataset_service
 from web.auth.access import REPORTS, current_user, requires
 from web.context import now, protocol
 from web.database import connector, get_db
+from web.errors import message_page
 from web.staff.blueprint import actor, bp
 
 # The report holds matplotlib's SVG, which styles with attributes: allow inline styles there only
@@ -60,8 +61,7 @@ def dataset_download():
     if fmt not in DOWNLOADS:
         abort(404)
     if identifiable and current_user()["role"] != "admin":
-        return render_template("message.html", title="Not allowed",
-                               message="Only an administrator can export identifiable data."), 403
+        return message_page(403, "Not allowed", "Only an administrator can export identifiable data.")
     download = DOWNLOADS[fmt]
     name = f"scored-dataset{'-identifiable' if identifiable else ''}-{now():%Y%m%d}.{download.suffix}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}

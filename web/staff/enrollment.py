@@ -7,8 +7,8 @@ from services import enrollment
 from web.auth.access import ENROLL, requires
 from web.context import now, protocol
 from web.database import get_db
-from web.staff import forms
 from web.labels import country_name, language
+from web.staff import forms
 from web.staff.blueprint import actor, bp
 
 

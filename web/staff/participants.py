@@ -10,16 +10,16 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 
 from scheduler import followup
 from services import board, links, messaging, participant_admin
-from services.participant_admin import AdminError
 from services.enrollment import display_phone
+from services.participant_admin import AdminError
 from storage import contacts, messages, participants
 from storage.db import parse_utc
 from web import reminders
 from web.auth.access import FOLLOW_UP, requires
 from web.context import now, patient_url, protocol
 from web.database import get_db
-from web.staff import forms
 from web.labels import language, words
+from web.staff import forms
 from web.staff.blueprint import actor, bp, local_time
 from web.staff.inbox import HandledForm
 
