@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from questionnaires.base import Instrument
+from questionnaires.clinical import GUIDANCES, ClinicalSettings, parse_clinical
 
 DEFAULT_PROTOCOL_PATH = Path(__file__).with_name("default_protocol.toml")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -36,6 +37,7 @@ class ProtocolError(ValueError):
 class Arm:
     code: str
     label: str
+    guidance: str | None = None   # the imaging an arm's procedure is guided by (fluoroscopy, ct)
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class Protocol:
     timepoints: tuple[Timepoint, ...]
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
     baseline_id: str = ""      # the reference for changes over time; the first timepoint by default
+    clinical: ClinicalSettings = field(default_factory=ClinicalSettings)
 
     @property
     def baseline(self) -> Timepoint:
@@ -141,7 +144,11 @@ def parse_protocol(data: Mapping[str, Any], instruments: Mapping[str, Instrument
         code = text(where, raw, "code")
         if code and not ARM_PATTERN.match(code):
             problems.append(f"{where}.code: must be one capital letter, got {code!r}")
-        arms.append(Arm(code, text(where, raw, "label")))
+        guidance = raw.get("guidance")
+        if guidance is not None and guidance not in GUIDANCES:
+            problems.append(f"{where}.guidance: one of {', '.join(GUIDANCES)}, got {guidance!r}")
+            guidance = None
+        arms.append(Arm(code, text(where, raw, "label"), guidance))
     _duplicates("arms", [arm.code for arm in arms], problems)
 
     timepoints: list[Timepoint] = []
@@ -183,9 +190,10 @@ def parse_protocol(data: Mapping[str, Any], instruments: Mapping[str, Instrument
     baseline_id = data.get("baseline", timepoints[0].id if timepoints else "")
     if not isinstance(baseline_id, str) or (timepoints and baseline_id not in {tp.id for tp in timepoints}):
         problems.append(f"baseline: must name one of the timepoints, got {baseline_id!r}")
+    clinical = parse_clinical(data, problems)
     if problems:
         raise ProtocolError(source, problems)
-    return Protocol(protocol_id, title, version, tuple(arms), tuple(timepoints), reminders, baseline_id)
+    return Protocol(protocol_id, title, version, tuple(arms), tuple(timepoints), reminders, baseline_id, clinical)
 
 
 MAX_SHORT_LABEL = 6

@@ -32,6 +32,11 @@ ACTIONS = {
     "download_report": "Report downloaded",
     "import": "Paper data imported",
     "seed_demo": "Demo trial created",
+    "record_form": "Clinician form recorded",
+    "edit_form": "Clinician form corrected",
+    "acknowledge_event": "Serious event acknowledged",
+    "screen": "Screened for eligibility",
+    "import_crf": "Clinician data imported",
 }
 
 

@@ -220,3 +220,37 @@ def m004_settings_and_reply_handling(db: sqlite_utils.Database) -> None:
         ALTER TABLE messages ADD COLUMN handled_by TEXT;
         CREATE INDEX messages_inbox ON messages (direction, handled_at, created_at)
         """)
+
+
+@MIGRATIONS()
+def m005_clinician_forms_and_screening(db: sqlite_utils.Database) -> None:
+    # One row per version of a clinician form: baseline characteristics and the procedure record
+    # (item 0), adverse events (item 1, 2, ... per participant), eligibility at enrollment. Like the
+    # answers, append-only: an edit is a new version with who and why.
+    _statements(db, """
+        CREATE TABLE crf_records (
+            id INTEGER PRIMARY KEY,
+            participant_id INTEGER NOT NULL REFERENCES participants(id),
+            form TEXT NOT NULL CHECK (form IN ('baseline', 'procedure', 'adverse_event', 'eligibility')),
+            item INTEGER NOT NULL DEFAULT 0 CHECK (item >= 0),
+            version INTEGER NOT NULL CHECK (version >= 1),
+            data TEXT NOT NULL CHECK (json_valid(data)),
+            recorded_at TEXT NOT NULL,
+            recorded_by TEXT NOT NULL,
+            reason TEXT,
+            CHECK (version = 1 OR reason IS NOT NULL),
+            UNIQUE (participant_id, form, item, version)
+        );
+        CREATE TABLE screenings (
+            id INTEGER PRIMARY KEY,
+            screened_at TEXT NOT NULL,
+            screened_by TEXT NOT NULL,
+            answers TEXT NOT NULL CHECK (json_valid(answers)),
+            failed TEXT NOT NULL CHECK (json_valid(failed)),
+            outcome TEXT NOT NULL CHECK (outcome IN ('enrolled', 'not_enrolled', 'enrolled_by_override')),
+            override_reason TEXT,
+            CHECK (outcome != 'enrolled_by_override' OR override_reason IS NOT NULL)
+        )
+        """)
+    _append_only(db, "crf_records")
+    _append_only(db, "screenings")
