@@ -18,6 +18,7 @@ from questionnaires.protocol import Protocol
 from randomization import stratum_for
 from scheduler.reminders import plan
 from scheduler.schedule import schedule
+from services import screening
 from storage import participants, randomization, reminders, write
 from storage.audit import record
 from storage.db import utc_iso
@@ -52,6 +53,7 @@ class Enrollment:
     procedure_date: date | None
     punctures: int | None = None
     allocation_reason: str | None = None
+    eligibility: screening.Eligibility | None = None   # None: not asked (the CLI without --criteria-met)
 
     @property
     def allocation(self) -> str:
@@ -133,7 +135,8 @@ def validate_enrollment(protocol: Protocol, languages: list[str], *, study_id: s
                         procedure_date: str | date | None, punctures: int | str | None = None,
                         reason: str | None = None, require_reason: bool = False,
                         today: date | None = None, confirm_date: bool = True,
-                        country: str | None = None) -> Enrollment:
+                        country: str | None = None,
+                        eligibility: screening.Eligibility | None = None) -> Enrollment:
     """Every problem at once, by field. ``today`` and ``confirm_date=False`` turn on the check
     that a procedure date far from today is confirmed."""
     errors: dict[str, str] = {}
@@ -176,9 +179,12 @@ def validate_enrollment(protocol: Protocol, languages: list[str], *, study_id: s
         elif clean_date > today + timedelta(days=PLAUSIBLE_FUTURE_DAYS):
             errors["procedure_date"] = (f"{clean_date:%d %b %Y} is more than {PLAUSIBLE_FUTURE_DAYS} days ahead: "
                                         "confirm it if it is right")
+    if eligibility is not None and (why := screening.problem(protocol, eligibility)):
+        errors["eligibility"] = why
     if errors:
         raise EnrollmentError(errors)
-    return Enrollment(study_id, arm, clean_phone, timezone, language, clean_date, clean_punctures, reason)
+    return Enrollment(study_id, arm, clean_phone, timezone, language, clean_date, clean_punctures, reason,
+                      eligibility)
 
 
 def enroll(db, protocol: Protocol, enrollment: Enrollment, *, actor: str, now: datetime) -> dict:
@@ -209,6 +215,9 @@ def enroll(db, protocol: Protocol, enrollment: Enrollment, *, actor: str, now: d
         if enrollment.procedure_date is not None:
             schedule_participant(db, protocol, participant_id, enrollment.procedure_date,
                                  ZoneInfo(enrollment.timezone), now)
+        if enrollment.eligibility is not None:
+            screening.record_with_enrollment(db, {"id": participant_id, "study_id": enrollment.study_id},
+                                             enrollment.eligibility, actor=actor, now=now)
         audited = {key: value for key, value in row.items() if key != "phone"}
         record(db, at=now, actor=actor, action="enroll", entity="participant",
                entity_id=enrollment.study_id, after=audited | {"phone_set": bool(enrollment.phone)})

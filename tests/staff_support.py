@@ -8,6 +8,9 @@ from storage.connection import open_db
 
 PASSWORD = "correct horse battery staple"
 ROLES = ("nurse", "investigator", "admin")
+# The default protocol's inclusion criteria: ticked, with no exclusion, a person is eligible.
+INCLUSION = ["age_18", "radicular_6m", "failed_medical_6w", "flexion_paresthesia", "vas_5", "slr_no_motor",
+             "mri_disc_l3_s1"]
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 

@@ -723,7 +723,7 @@ def test_opting_out_needs_the_box_and_the_dialog_and_is_audited(new_page, trial)
 
 # --- enrollment ----------------------------------------------------------------------------------
 
-def test_enrollment_at_a_cairo_site_announces_its_errors_then_randomizes(new_page, trial):
+def test_enrollment_at_a_cairo_site_announces_its_errors_then_randomizes(new_page, trial, app):
     page = new_page(bypass_csp=True)
     sign_in(page, INVESTIGATOR)
     response = page.goto("/staff/enroll")
@@ -764,7 +764,9 @@ def test_enrollment_at_a_cairo_site_announces_its_errors_then_randomizes(new_pag
     phone.fill("12345")
     response = submit(page, "Enroll")
     assert response.status == 400
-    expect(page.locator("p.error")).to_have_count(2)
+    # ...and, with no criterion ticked, that the person is not eligible.
+    expect(page.locator("p.error")).to_have_count(3)
+    expect(page.locator("#eligibility-error")).to_contain_text("not met: Aged 18 or over")
     expect(date_field).to_have_accessible_description(
         "Year-month-day, e.g. 2026-03-02 must be a date written YYYY-MM-DD")
     expect(phone).to_have_accessible_description(
@@ -772,9 +774,11 @@ def test_enrollment_at_a_cairo_site_announces_its_errors_then_randomizes(new_pag
     expect(page.get_by_label("Study ID", exact=True)).to_have_value("EG-010")
     assert_axe_clean(page, "enroll, service errors")
 
-    # Put right: an ISO date and a number written the Egyptian way.
+    # Put right: an ISO date, a number written the Egyptian way, and every inclusion criterion met.
     date_field.fill("2026-03-20")
     phone.fill("010 0123 4599")
+    for criterion in app.extensions["protocol"].clinical.inclusion:
+        page.get_by_label(criterion.text, exact=True).check()
     submit(page, "Enroll")
     expect(page).to_have_url(re.compile(r"/staff/participants/EG-010$"))
     stored = trial.query("SELECT arm, phone, timezone, language, procedure_date, punctures, stratum, allocation "

@@ -9,7 +9,7 @@ import pytest
 
 from app import create_app
 from storage.connection import open_db
-from tests.staff_support import PASSWORD, ROLES, staff_and_list
+from tests.staff_support import INCLUSION, PASSWORD, ROLES, staff_and_list
 
 
 @pytest.fixture
@@ -191,7 +191,7 @@ def test_users_create_has_no_password_option(app):
 # --- Enrollment page ----------------------------------------------------------------------
 
 ENROLL = {"study_id": "P-100", "punctures": "4", "procedure_date": "2026-03-20", "timezone": "Africa/Cairo",
-          "language": "en", "phone": "+20 100 123 4567", "allocation": "randomize"}
+          "language": "en", "phone": "+20 100 123 4567", "allocation": "randomize", "criteria": INCLUSION}
 
 
 def test_investigator_randomizes_a_participant(staff, trial, client):

@@ -12,7 +12,7 @@ from app import create_app
 from services import messaging
 from storage import settings, write
 from storage.connection import open_db
-from tests.staff_support import staff_and_list
+from tests.staff_support import INCLUSION, staff_and_list
 
 PHONE = "+201001234567"
 
@@ -204,7 +204,8 @@ def test_enrollment_defaults_to_the_site_zone_and_takes_a_national_number(staff,
     assert 'placeholder="YYYY-MM-DD"' in form and 'type="date"' not in form
     response = staff.post("/staff/enroll", {"study_id": "P-020", "punctures": "2", "procedure_date": "2026-03-10",
                                             "phone": "010 0123 4567", "timezone": "Africa/Cairo", "language": "en",
-                                            "allocation": "randomize"}, token=staff.csrf("/staff/enroll"))
+                                            "allocation": "randomize", "criteria": INCLUSION},
+                          token=staff.csrf("/staff/enroll"))
     assert response.status_code == 303
     assert trial.query("SELECT phone, timezone FROM participants WHERE study_id = 'P-020'") == [
         {"phone": PHONE, "timezone": "Africa/Cairo"}]

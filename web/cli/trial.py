@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from services import accounts, allocation, enrollment, links
+from services import accounts, allocation, enrollment, links, screening
 from storage import init_db, randomization
 from storage.db import parse_utc
 from web.cli.common import CLI_ACTOR
@@ -41,11 +41,14 @@ def init_db_command() -> None:
                                              "national format of FLASK_DEFAULT_COUNTRY.")
 @click.option("--procedure-date", default=None, help="Procedure date, YYYY-MM-DD.")
 @click.option("--confirm-date", is_flag=True, help="The procedure date is right although it is far from today.")
+@click.option("--criteria-met", is_flag=True, help="Every eligibility criterion of the protocol was checked and met: "
+                                                   "recorded with the participant (the staff page asks each one).")
 @click.option("--timezone", default=None,
               help="Participant's IANA time zone, e.g. Africa/Cairo (default: FLASK_DEFAULT_TIMEZONE, else UTC).")
 @click.option("--language", default=enrollment.DEFAULT_LANGUAGE, show_default=True,
               help="Language of the participant's pages and SMS.")
-def enroll_command(study_id, arm, punctures, reason, phone, procedure_date, confirm_date, timezone, language) -> None:
+def enroll_command(study_id, arm, punctures, reason, phone, procedure_date, confirm_date, criteria_met, timezone,
+                   language) -> None:
     """Enroll a participant, randomized (--punctures) or with an arm allocated outside (--arm),
     and schedule follow-up. Same code path as the staff enrollment page.
 
@@ -56,7 +59,8 @@ def enroll_command(study_id, arm, punctures, reason, phone, procedure_date, conf
             protocol(), current_app.config["LANGUAGES"], study_id=study_id, arm=arm, phone=phone,
             timezone=timezone or current_app.config["DEFAULT_TIMEZONE"], language=language,
             procedure_date=procedure_date, punctures=punctures, reason=reason or (CLI_EXTERNAL_REASON if arm else None),
-            today=now().date(), confirm_date=confirm_date, country=current_app.config["DEFAULT_COUNTRY"])
+            today=now().date(), confirm_date=confirm_date, country=current_app.config["DEFAULT_COUNTRY"],
+            eligibility=screening.criteria_met(protocol()) if criteria_met else None)
         participant = enrollment.enroll(get_db(), protocol(), clean, actor=CLI_ACTOR, now=now())
     except enrollment.EnrollmentError as exc:
         raise click.ClickException("; ".join(_option_name(f) + f": {m}" for f, m in exc.errors.items()))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 
-from services import enrollment
+from services import enrollment, screening
 from web.auth.access import ENROLL, requires
 from web.context import now, protocol
 from web.database import get_db
@@ -20,6 +20,13 @@ def enroll():
     form.language.choices = [forms.SelectChoice(code, language(code)) for code in config["LANGUAGES"]]
     form.external_arm.choices = [forms.SelectChoice(arm.code, f"{arm.code}: {arm.label}") for arm in protocol().arms]
     errors: dict[str, str] = {}
+    ticked = request.form.getlist("criteria")
+    override = request.form.get("override_reason", "")
+    if request.method == "POST" and request.form.get("action") == "not_enrolled":
+        # CSRFProtect has checked the token already; only the eligibility answers are kept.
+        screening.record_not_enrolled(get_db(), screening.assess(protocol(), ticked), actor=actor(), now=now())
+        flash("Screening recorded: not enrolled (no identifier kept).", "success")
+        return redirect(url_for(".enroll"), 303)
     if request.method == "POST":
         if form.validate_on_submit():
             external = form.allocation.data == "external"
@@ -31,7 +38,7 @@ def enroll():
                     language=form.language.data, procedure_date=(form.procedure_date.data or "").strip(),
                     punctures=form.punctures.data, reason=form.reason.data if external else None,
                     require_reason=True, today=now().date(), confirm_date=form.confirm_date.data,
-                    country=config["DEFAULT_COUNTRY"])
+                    country=config["DEFAULT_COUNTRY"], eligibility=screening.assess(protocol(), ticked, override))
                 created = enrollment.enroll(get_db(), protocol(), clean, actor=actor(), now=now())
             except enrollment.EnrollmentError as exc:
                 errors = exc.errors
@@ -43,6 +50,7 @@ def enroll():
         else:
             errors = {name: "; ".join(messages) for name, messages in form.errors.items()}
     return render_template("staff/enroll.html", form=form, errors=errors, country=config["DEFAULT_COUNTRY"],
+                           protocol=protocol(), ticked=set(ticked), override_reason=override,
                            country_name=country_name(config["DEFAULT_COUNTRY"]),
                            phone_example=enrollment.national_example(config["DEFAULT_COUNTRY"]), today=now().date()), \
         400 if errors else 200
