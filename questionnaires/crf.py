@@ -46,13 +46,14 @@ def age_on(birth: date, on: date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
-def validate_baseline(data: Mapping[str, Any], *, enrolled_on: date) -> dict[str, Any]:
+def validate_baseline(data: Mapping[str, Any], *, enrolled_on: date, complete: bool = True) -> dict[str, Any]:
     """Age (or date of birth, which gives the age at enrollment), sex, L3-L5 root involvement,
-    MRI finding. The baseline VAS is the patient's own answer, not asked again."""
+    MRI finding. The baseline VAS is the patient's own answer, not asked again. ``complete``
+    False (a paper record imported) lets a field be blank: missing, as in the dataset."""
     errors: dict[str, str] = {}
     unknown_fields(data, {"age", "date_of_birth", "sex", *(f"root_{r}" for r in ROOTS), "mri_finding"}, errors)
     birth = day(data, "date_of_birth", errors, required=False, not_after=enrolled_on, after_what="enrollment")
-    age = number(data, "age", *AGE_RANGE, errors, required=birth is None, unit="years", whole=True)
+    age = number(data, "age", *AGE_RANGE, errors, required=complete and birth is None, unit="years", whole=True)
     if birth is not None:
         from_birth = age_on(birth, enrolled_on)
         if age is not None and age != from_birth:
@@ -61,8 +62,8 @@ def validate_baseline(data: Mapping[str, Any], *, enrolled_on: date) -> dict[str
             errors["date_of_birth"] = f"gives an age of {from_birth} at enrollment: {AGE_RANGE[0]} to {AGE_RANGE[1]}"
         age = from_birth
     clean = {"age": age, "date_of_birth": birth.isoformat() if birth else None,
-             "sex": level(data, "sex", SEXES, errors),
-             **{f"root_{r}": level(data, f"root_{r}", LATERALITY, errors) for r in ROOTS},
+             "sex": level(data, "sex", SEXES, errors, required=complete),
+             **{f"root_{r}": level(data, f"root_{r}", LATERALITY, errors, required=complete) for r in ROOTS},
              "mri_finding": text(data, "mri_finding", errors, max_length=300)}
     if errors:
         raise AnswerError(errors)
@@ -74,21 +75,24 @@ PROCEDURE_FIELDS = {"procedure_date", "guidance", "operators", "punctures", *(f"
                     *MAX_DRUG_MG, *RF_LIMITS, "deviation_reason"}
 
 
-def validate_procedure(data: Mapping[str, Any], settings: ClinicalSettings, *, enrolled_on: date,
-                       today: date) -> dict[str, Any]:
-    """The procedure record. Dose fields follow the guidance used: the other modality's are refused."""
+def validate_procedure(data: Mapping[str, Any], settings: ClinicalSettings, *, enrolled_on: date | None,
+                       today: date, complete: bool = True) -> dict[str, Any]:
+    """The procedure record. Dose fields follow the guidance used: the other modality's are refused.
+    ``complete`` False (a paper record imported) lets a field be blank: missing."""
     errors: dict[str, str] = {}
     unknown_fields(data, PROCEDURE_FIELDS, errors)
     clean: dict[str, Any] = {
-        "procedure_date": day(data, "procedure_date", errors, not_before=enrolled_on, before_what="enrollment",
-                              not_after=today, after_what="today"),
-        "guidance": level(data, "guidance", GUIDANCES, errors),
+        "procedure_date": day(data, "procedure_date", errors, required=complete, not_before=enrolled_on,
+                              before_what="enrollment", not_after=today, after_what="today"),
+        "guidance": level(data, "guidance", GUIDANCES, errors,
+                          required=complete or any(not blank(data.get(f)) for f in (*FLUOROSCOPY_FIELDS, *CT_FIELDS))),
         "operators": text(data, "operators", errors, max_length=200),
-        "punctures": number(data, "punctures", 1, 6, errors, whole=True),
+        "punctures": number(data, "punctures", 1, 6, errors, whole=True, required=complete),
         **{f"injected_{r}": level(data, f"injected_{r}", SIDES, errors, required=False) or "none" for r in ROOTS},
-        "si_side": level(data, "si_side", SIDES, errors),
-        "operative_min": number(data, "operative_min", 0, MAX_OPERATIVE_MIN, errors, unit="min", above_low=True),
-        "contrast_extravasation": level(data, "contrast_extravasation", YES_NO, errors),
+        "si_side": level(data, "si_side", SIDES, errors, required=complete),
+        "operative_min": number(data, "operative_min", 0, MAX_OPERATIVE_MIN, errors, unit="min", above_low=True,
+                                required=complete),
+        "contrast_extravasation": level(data, "contrast_extravasation", YES_NO, errors, required=complete),
         "deviation_reason": text(data, "deviation_reason", errors, max_length=500),
     }
     own, other = ((FLUOROSCOPY_FIELDS, CT_FIELDS) if clean["guidance"] == "fluoroscopy"
@@ -100,7 +104,7 @@ def validate_procedure(data: Mapping[str, Any], settings: ClinicalSettings, *, e
               "ctdivol_mgy": (MAX_CTDIVOL_MGY, "mGy"), "dlp_mgycm": (MAX_DLP_MGYCM, "mGy·cm")}
     for field, (high, unit) in limits.items():
         clean[field] = (number(data, field, 0, high, errors, unit=unit, above_low=True,
-                               required=field in ("dap_mgycm2", "dlp_mgycm")) if field in own else None)
+                               required=complete and field in ("dap_mgycm2", "dlp_mgycm")) if field in own else None)
     for field, high in MAX_DRUG_MG.items():
         clean[field] = number(data, field, 0, high, errors, required=False, unit="mg")
     rf = {"rf_temperature_c": settings.pulsed_rf.temperature_c, "rf_frequency_hz": settings.pulsed_rf.frequency_hz,
@@ -121,6 +125,7 @@ def validate_procedure(data: Mapping[str, Any], settings: ClinicalSettings, *, e
 
 def procedure_derived(record: Mapping[str, Any], settings: ClinicalSettings, allocated_guidance: str | None,
                       stratum_punctures: tuple[int, int] | None) -> dict[str, Any]:
+    """(Values missing from an imported record give None, and no deviation on that count.)"""
     """Time per puncture, the effective dose (mSv) from the protocol's coefficients, and the
     deviations: guidance other than the arm's, punctures outside the randomization stratum,
     methylprednisolone over the ceiling."""
@@ -132,14 +137,16 @@ def procedure_derived(record: Mapping[str, Any], settings: ClinicalSettings, all
     else:
         msv = None
     deviations = []
-    if allocated_guidance and record["guidance"] != allocated_guidance:
+    if allocated_guidance and record["guidance"] and record["guidance"] != allocated_guidance:
         deviations.append("guidance")
-    if stratum_punctures and not stratum_punctures[0] <= record["punctures"] <= stratum_punctures[1]:
+    punctures = record["punctures"]
+    if stratum_punctures and punctures and not stratum_punctures[0] <= punctures <= stratum_punctures[1]:
         deviations.append("stratum")
     if (record.get("methylprednisolone_mg") or 0) > settings.methylprednisolone_max_mg:
         deviations.append("methylprednisolone")
-    return {"min_per_puncture": record["operative_min"] / record["punctures"], "effective_dose_msv": msv,
-            "deviations": deviations}
+    per_puncture = (record["operative_min"] / record["punctures"]
+                    if record["operative_min"] is not None and record["punctures"] else None)
+    return {"min_per_puncture": per_puncture, "effective_dose_msv": msv, "deviations": deviations}
 
 
 def roots_group(punctures: int | None) -> str | None:
@@ -152,20 +159,22 @@ def roots_group(punctures: int | None) -> str | None:
 EVENT_FIELDS = {"event", "description", "onset_date", "grade", "serious", "related", "outcome"}
 
 
-def validate_event(data: Mapping[str, Any], *, enrolled_on: date, today: date) -> dict[str, Any]:
+def validate_event(data: Mapping[str, Any], *, enrolled_on: date | None, today: date,
+                   complete: bool = True) -> dict[str, Any]:
+    """An adverse event. ``complete`` False (from a paper table) asks only for the event type."""
     errors: dict[str, str] = {}
     unknown_fields(data, EVENT_FIELDS, errors)
     clean = {
         "event": level(data, "event", EVENT_TYPES, errors),
         "description": text(data, "description", errors, max_length=500),
-        "onset_date": day(data, "onset_date", errors, not_before=enrolled_on, before_what="enrollment",
-                          not_after=today, after_what="today"),
-        "grade": number(data, "grade", *GRADES, errors, whole=True),
-        "serious": level(data, "serious", YES_NO, errors),
-        "related": level(data, "related", RELATEDNESS, errors),
+        "onset_date": day(data, "onset_date", errors, required=complete, not_before=enrolled_on,
+                          before_what="enrollment", not_after=today, after_what="today"),
+        "grade": number(data, "grade", *GRADES, errors, whole=True, required=complete),
+        "serious": level(data, "serious", YES_NO, errors, required=complete),
+        "related": level(data, "related", RELATEDNESS, errors, required=complete),
         "outcome": level(data, "outcome", OUTCOMES, errors, required=False) or "unknown",
     }
-    if clean["event"] == "other" and not clean["description"]:
+    if clean["event"] == "other" and not clean["description"] and complete:
         errors["description"] = "say what the event was"
     if clean["onset_date"] is not None:
         clean["onset_date"] = clean["onset_date"].isoformat()

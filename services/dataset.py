@@ -56,6 +56,18 @@ def audit_export(db, fmt: str, rows: int | None, *, actor: str, now: datetime, i
                entity_id=fmt, after={"format": fmt, "rows": rows, "identifiable": identifiable})
 
 
+def create_from_paper(db, study_id: str, arm: str, punctures: int | None, *, actor: str, now: datetime) -> int:
+    """A participant known only from paper records: no phone or procedure date, so no reminders.
+    Inside the caller's transaction; audited."""
+    participant_id = participants.insert(db, {
+        "study_id": study_id, "arm": arm, "phone": None, "timezone": "UTC", "language": "en",
+        "procedure_date": None, "punctures": punctures, "allocation": "external",
+        "allocation_reason": "imported from paper records", "enrolled_at": utc_iso(now), "enrolled_by": actor})
+    record(db, at=now, actor=actor, action="enroll", entity="participant", entity_id=study_id,
+           after={"arm": arm, "source": "import"})
+    return participant_id
+
+
 def import_dataset(db, protocol: Protocol, data: bytes, *, actor: str, now: datetime) -> dict[str, int]:
     """Validate the whole file, then store it in one transaction; nothing on any problem.
 
@@ -71,13 +83,8 @@ def import_dataset(db, protocol: Protocol, data: bytes, *, actor: str, now: date
             if existing is not None:
                 already_enrolled.add(study_id)
             if existing is None:
-                ids[study_id] = participants.insert(db, {
-                    "study_id": study_id, "arm": arm, "phone": None, "timezone": "UTC", "language": "en",
-                    "procedure_date": None, "punctures": parsed.punctures.get(study_id), "allocation": "external",
-                    "allocation_reason": "imported from paper records", "enrolled_at": utc_iso(now),
-                    "enrolled_by": actor})
-                record(db, at=now, actor=actor, action="enroll", entity="participant", entity_id=study_id,
-                       after={"arm": arm, "source": "import"})
+                ids[study_id] = create_from_paper(db, study_id, arm, parsed.punctures.get(study_id), actor=actor,
+                                                  now=now)
                 counts["participants_created"] += 1
             else:
                 ids[study_id] = existing["id"]

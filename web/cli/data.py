@@ -7,6 +7,7 @@ import click
 from flask.cli import AppGroup, with_appcontext
 
 from reports import export, importer
+from services import crf_import
 from services import dataset as dataset_service
 from web.cli.common import CLI_ACTOR
 from web.context import now, protocol
@@ -81,4 +82,45 @@ def dataset_import_command(file: str) -> None:
 
 
 
-COMMANDS = (report_command, dataset_cli)
+crf_cli = AppGroup("crf", help="Clinician data (baseline and procedure records, adverse events) from paper.")
+
+
+def _import(file: str, run) -> dict:
+    try:
+        return run(Path(file).read_bytes())
+    except importer.ImportError_ as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise click.ClickException(f"{len(exc.problems)} problem(s) in {file}: nothing was imported.")
+
+
+@crf_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def crf_import_command(file: str) -> None:
+    """Import baseline and procedure records, one row per participant, all or nothing.
+
+    Columns, first and in this order: study_id, arm, age, sex, root_l3, root_l4, root_l5, punctures,
+    si_side, modality, operative_min, dap_mgycm2, ctdivol_mgy, dlp_mgycm, contrast_extravasation,
+    complication. A blank cell is missing. Participants not yet enrolled are created.
+    Example: flask --app app crf import clinician-forms.csv
+    """
+    counts = _import(file, lambda data: crf_import.import_records(get_db(), protocol(), data, actor=CLI_ACTOR,
+                                                                   now=now()))
+    click.echo(f"Imported {file}: {counts['participants_created']} participant(s) created, "
+               f"{counts['records_stored']} record(s) stored, {counts['records_unchanged']} already there, "
+               f"{counts['events_stored']} complication(s) stored.")
+
+
+@crf_cli.command("import-events")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def crf_import_events_command(file: str) -> None:
+    """Import adverse events, one per row (study_id, event, onset_date, grade, serious, related), all or nothing.
+
+    Example: flask --app app crf import-events adverse-events.csv
+    """
+    counts = _import(file, lambda data: crf_import.import_events(get_db(), data, actor=CLI_ACTOR, now=now()))
+    click.echo(f"Imported {file}: {counts['events_stored']} event(s) stored, "
+               f"{counts['events_unchanged']} already there.")
+
+
+COMMANDS = (report_command, dataset_cli, crf_cli)
