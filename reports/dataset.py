@@ -10,7 +10,7 @@ the trial grows.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from itertools import groupby
 
 from questionnaires.medication import DRUGS, MAX_ROWS
@@ -18,7 +18,9 @@ from questionnaires.odi import FIELDS as ODI_FIELDS
 from questionnaires.odi import SECTIONS
 from questionnaires.protocol import Protocol
 from questionnaires.satisfaction import LEVEL_LABELS
+from reports import clinical_dataset
 from reports.derived import nsaid_reduction
+from reports.variables import Variable, _number
 from storage import participants, responses
 
 FIXED_COLUMNS = ("study_id", "arm", "timepoint", "vas", *ODI_FIELDS, "odi_score", "sat_procedure", "sat_results",
@@ -38,26 +40,6 @@ INSTRUMENT_VERSION_COLUMNS = {"vas": "vas_version", "odi": "odi_version", "satis
                               "medication": "medication_version"}
 VAS_DECIMALS = 1
 SCORE_DECIMALS = 2
-
-
-@dataclass(frozen=True)
-class Variable:
-    name: str
-    label: str
-    type: str                 # string, integer, decimal, datetime, date
-    unit: str = ""
-    allowed: str = ""
-    instrument: str = ""
-    derivation: str = ""
-    value_labels: tuple[tuple[int | str, str], ...] = ()
-    timepoints: str = ""      # where it is collected: the timepoints its instrument is given at
-
-
-def _number(value: float | None, places: int, fixed: bool = False) -> str:
-    if value is None:
-        return ""
-    text = f"{value:.{places}f}"
-    return text if fixed else (text.rstrip("0").rstrip(".") or "0")
 
 
 def codebook(protocol: Protocol, identifiable: bool = False) -> list[Variable]:
@@ -118,6 +100,8 @@ def codebook(protocol: Protocol, identifiable: bool = False) -> list[Variable]:
         Variable("allocation", "How the arm was allocated", "string", "", "randomized, external"),
         Variable("participant_status", "Participant status at export", "string", "", "active, withdrawn"),
     ]
+    clinical = clinical_dataset.variables(identifiable)
+    variables += clinical[:len(clinical_dataset.CLINICAL_COLUMNS)]
     if identifiable:
         variables += [
             Variable("phone", "Mobile number (E.164)", "string"),
@@ -129,14 +113,18 @@ def codebook(protocol: Protocol, identifiable: bool = False) -> list[Variable]:
             Variable("allocation_reason", "Why the arm was allocated outside the app (free text)", "string"),
             Variable("withdrawal_reason", "Why the participant withdrew (free text)", "string"),
         ]
+        variables += clinical[len(clinical_dataset.CLINICAL_COLUMNS):]
     given_at = {name: ", ".join(tp.id for tp in protocol.timepoints if name in tp.instruments)
                 for name in ("vas", "odi", "satisfaction", "medication")}
+    given_at["clinician form"] = "once per participant (the same on each of their rows)"
     return [replace(v, timepoints=given_at[v.instrument] if v.instrument else "every timepoint")
             for v in variables]
 
 
 def columns(identifiable: bool = False) -> tuple[str, ...]:
-    return COLUMNS + (IDENTIFIABLE_COLUMNS if identifiable else ())
+    """The long file's columns: the contract's, then extras, clinician variables, identifiers."""
+    return (COLUMNS + clinical_dataset.CLINICAL_COLUMNS + (IDENTIFIABLE_COLUMNS if identifiable else ())
+            + (clinical_dataset.CLINICAL_IDENTIFIABLE if identifiable else ()))
 
 
 def _by_study_id(rows: Iterator[dict]) -> Iterator[tuple[str, list[dict]]]:
@@ -153,8 +141,14 @@ def long_rows(db, protocol: Protocol, identifiable: bool = False) -> Iterator[di
     """
     answer_groups = _by_study_id(responses.newest_by_study_id(db))
     window_groups = _by_study_id(participants.every_timepoint(db))
+    clinical_groups = clinical_dataset.grouped(db)
     next_answers, next_windows = next(answer_groups, None), next(window_groups, None)
+    next_clinical = next(clinical_groups, None)
     for person in participants.every(db):
+        records: list[dict] = []
+        if next_clinical and next_clinical[0] == person["study_id"]:
+            records, next_clinical = next_clinical[1], next(clinical_groups, None)
+        clinical = clinical_dataset.values(person, records, protocol, identifiable)
         by_timepoint: dict[str, dict[str, dict]] = {}
         if next_answers and next_answers[0] == person["study_id"]:
             for response in next_answers[1]:
@@ -169,7 +163,7 @@ def long_rows(db, protocol: Protocol, identifiable: bool = False) -> Iterator[di
             answers = by_timepoint.get(tp.id, {})
             reduction = (nsaid_reduction(protocol, tp.id, baseline_nsaid, nsaid_of(answers))
                          if "medication" in answers else None)
-            yield _row(person, tp.id, answers, windows.get(tp.id), reduction, identifiable)
+            yield _row(person, tp.id, answers, windows.get(tp.id), reduction, identifiable) | clinical
 
 
 def nsaid_of(answers: dict[str, dict]) -> float | None:
@@ -232,9 +226,12 @@ def wide_variables(timepoint) -> list[str]:
     return [v for v in WIDE_VARIABLES if WIDE_INSTRUMENT.get(v) in (None, *timepoint.instruments)]
 
 
+PARTICIPANT_COLUMNS = ("study_id", "arm", "punctures", "stratum", "allocation", "participant_status")
+
+
 def wide_columns(protocol: Protocol) -> tuple[str, ...]:
-    return ("study_id", "arm", "punctures", "stratum", "allocation", "participant_status",
-            *(f"{variable}_{tp.id}" for tp in protocol.timepoints for variable in wide_variables(tp)))
+    return (*PARTICIPANT_COLUMNS, *(f"{variable}_{tp.id}" for tp in protocol.timepoints
+                                    for variable in wide_variables(tp)), *clinical_dataset.CLINICAL_COLUMNS)
 
 
 def wide_rows(db, protocol: Protocol) -> Iterator[dict[str, str]]:
@@ -245,8 +242,7 @@ def wide_rows(db, protocol: Protocol) -> Iterator[dict[str, str]]:
         if current is None or current["study_id"] != row["study_id"]:
             if current is not None:
                 yield current
-            current = {key: row[key] for key in ("study_id", "arm", "punctures", "stratum", "allocation",
-                                                 "participant_status")}
+            current = {key: row[key] for key in PARTICIPANT_COLUMNS + clinical_dataset.CLINICAL_COLUMNS}
         for variable in kept[row["timepoint"]]:
             current[f"{variable}_{row['timepoint']}"] = row[variable]
     if current is not None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from questionnaires.protocol import Protocol
-from reports import dataset
+from reports import clinical_dataset, dataset
 
 CODEBOOK_FIELDS = ("name", "label", "type", "unit", "allowed", "instrument", "timepoints", "derivation")
 
@@ -39,6 +39,7 @@ FORMAT_TABLE = (
     Format("xlsx", "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
            "Excel, with the codebook as a second sheet"),
     Format("sav", "sav", "application/x-spss-sav", "SPSS .sav, with variable and value labels"),
+    Format("events-csv", "events.csv", "text/csv", "Adverse events, CSV: a row per event", text=True),
     Format("codebook-csv", "codebook.csv", "text/csv", "Codebook, CSV", codebook=True, text=True),
     Format("codebook-html", "codebook.html", "text/html", "Codebook, a web page", codebook=True, text=True),
 )
@@ -55,6 +56,8 @@ def _table(db, protocol: Protocol, fmt: str, identifiable: bool) -> tuple[Iterab
         return dataset.wide_rows(db, protocol), dataset.wide_columns(protocol)
     if fmt == "codebook-csv":
         return codebook_rows(protocol, identifiable), CODEBOOK_FIELDS
+    if fmt == "events-csv":
+        return clinical_dataset.event_rows(db, protocol, identifiable), clinical_dataset.event_columns(identifiable)
     raise ValueError(f"{fmt!r} is not a CSV format")
 
 
@@ -163,14 +166,15 @@ def _typed(text: str, kind: str):
 def write_sav(rows: Iterable[dict[str, str]], variables: list[dataset.Variable], path: Path) -> int:
     """SPSS .sav with variable labels, and value labels for arm, timepoint and satisfaction.
 
-    SPSS value labels need numeric codes for string categories, so arm and timepoint are coded
-    1, 2, ... in protocol order, with the codes' meanings as value labels.
+    SPSS value labels need numeric codes for string categories, so every string variable with
+    value labels (arm, timepoint, the clinician categories) is coded 1, 2, ... in its levels'
+    order, with the codes' meanings as value labels.
     """
     import pandas as pd
     import pyreadstat
 
     coded = {v.name: {code: index for index, (code, _) in enumerate(v.value_labels, 1)}
-             for v in variables if v.name in ("arm", "timepoint")}
+             for v in variables if v.value_labels and isinstance(v.value_labels[0][0], str)}
     columns: dict[str, list] = {v.name: [] for v in variables}
     for row in rows:
         for v in variables:
@@ -189,6 +193,6 @@ def write_sav(rows: Iterable[dict[str, str]], variables: list[dataset.Variable],
             value_labels[v.name] = {float(code): label for code, label in v.value_labels}
     pyreadstat.write_sav(frame, str(path), column_labels={v.name: v.label for v in variables},
                          variable_value_labels=value_labels,
-                         variable_measure={name: "nominal" for name in coded} | {
+                         variable_measure={name: "nominal" for name in coded} | {"roots_injected": "ordinal"} | {
                              "sat_procedure": "ordinal", "sat_results": "ordinal"})
     return len(frame)

@@ -18,7 +18,7 @@ from questionnaires import INSTRUMENTS, MEDICATION, ODI, AnswerError
 from questionnaires.medication import MAX_ROWS, row_fields
 from questionnaires.odi import FIELDS as ODI_FIELDS
 from questionnaires.protocol import Protocol
-from reports import dataset
+from reports import clinical_dataset, dataset
 
 REQUIRED = ("study_id", "arm", "timepoint")
 STUDY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
@@ -28,8 +28,10 @@ DECIMAL = re.compile(r"^\d+(\.\d+)?$")
 MAX_NSAID_MG_DAY = 1000.0
 MAX_MME_MG_DAY = 1000.0
 TOTALS_TOLERANCE = 0.01
+# Columns an export writes that this import does not read: derived values, identifiers, and the
+# clinician variables (`crf import` reads those).
 IGNORED = set(dataset.EXTRA_COLUMNS) - set(dataset.MED_COLUMNS) - {"vas_mode", "punctures"} | set(
-    dataset.IDENTIFIABLE_COLUMNS)
+    dataset.IDENTIFIABLE_COLUMNS) | set(clinical_dataset.CLINICAL_COLUMNS) | set(clinical_dataset.CLINICAL_IDENTIFIABLE)
 KNOWN = set(dataset.FIXED_COLUMNS) | set(dataset.MED_COLUMNS) | {"vas_mode", "punctures"} | IGNORED
 
 
