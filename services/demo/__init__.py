@@ -22,8 +22,9 @@ from datetime import date, datetime, timedelta
 
 from questionnaires.protocol import Protocol
 from randomization import stratum_for
-from services import accounts, allocation, enrollment, links
+from services import accounts, allocation, enrollment, links, screening
 from services.demo.cast import roster
+from services.demo.clinical import write_clinical
 from services.demo.config import (
     ADMIN,
     DEMO_SEED,
@@ -74,12 +75,14 @@ def seed(db, protocol: Protocol, languages: list[str], texts: Texts, *, actor: s
             try:
                 clean = enrollment.validate_enrollment(
                     protocol, languages, study_id=person.study_id, arm=None, punctures=person.punctures,
-                    phone=person.phone, timezone=ZONE.key, language=LANGUAGE, procedure_date=person.procedure_date)
+                    phone=person.phone, timezone=ZONE.key, language=LANGUAGE, procedure_date=person.procedure_date,
+                    eligibility=screening.criteria_met(protocol))
                 enrollment.enroll(db, protocol, clean, actor=INVESTIGATOR, now=person.enrolled_at)
             except enrollment.EnrollmentError as exc:   # e.g. FLASK_LANGUAGES without "en"
                 raise DemoError(f"{person.study_id} cannot be enrolled: {exc}") from None
             enrolled += 1
     write_histories(db, protocol, people, texts, now, rng_seed)
+    write_clinical(db, protocol, people, now, rng_seed)
     for person in people:
         withdraw(db, protocol, person, now)
         reply(db, person, now)
