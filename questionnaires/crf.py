@@ -99,7 +99,8 @@ def validate_procedure(data: Mapping[str, Any], settings: ClinicalSettings, *, e
                   else (CT_FIELDS, FLUOROSCOPY_FIELDS) if clean["guidance"] == "ct" else ((), ()))
     for field in other:
         if not blank(data.get(field)):
-            errors[field] = f"a {'CT' if field in CT_FIELDS else 'fluoroscopy'} dose on a {clean['guidance']} record"
+            errors[field] = (f"a {'CT' if field in CT_FIELDS else 'fluoroscopy'} dose on a "
+                             f"{'CT' if clean['guidance'] == 'ct' else 'fluoroscopy'} record")
     limits = {"dap_mgycm2": (MAX_DAP_MGYCM2, "mGy·cm²"), "fluoro_time_s": (MAX_FLUORO_TIME_S, "s"),
               "ctdivol_mgy": (MAX_CTDIVOL_MGY, "mGy"), "dlp_mgycm": (MAX_DLP_MGYCM, "mGy·cm")}
     for field, (high, unit) in limits.items():

@@ -42,10 +42,14 @@ def local_dates(participant: dict, now: datetime) -> tuple[date, date]:
 
 
 def _save(db, participant: dict, form: str, item: int, clean: dict, *, actor: str, now: datetime,
-          edit: bool, reason: str | None) -> dict:
-    """Store ``clean`` as the next version of one form item, inside the caller's transaction."""
+          edit: bool, reason: str | None, expected_version: int | None = None) -> dict:
+    """Store ``clean`` as the next version of one form item, inside the caller's transaction.
+    ``expected_version``: the version the editor saw; if another was saved since, nothing is stored."""
     reason = (reason or "").strip() or None
     existing = crf.current(db, participant["id"], form, item)
+    if existing is not None and expected_version is not None and existing["version"] != expected_version:
+        raise AnswerError({"form": f"{existing['recorded_by']} saved version {existing['version']} of this record "
+                                   "after you opened it, so nothing was stored: check it and correct it again"})
     if existing is None and edit:
         raise AnswerError({"form": f"{participant['study_id']} has no {form.replace('_', ' ')} record to edit"})
     if existing is not None and not edit:
@@ -70,26 +74,28 @@ def _save(db, participant: dict, form: str, item: int, clean: dict, *, actor: st
 
 
 def record_baseline(db, protocol: Protocol, study_id: str, data: dict[str, Any], *, actor: str, now: datetime,
-                    edit: bool = False, reason: str | None = None) -> dict:
+                    edit: bool = False, reason: str | None = None, expected_version: int | None = None) -> dict:
     with write(db):
         participant = _participant(db, study_id)
         enrolled_on, _ = local_dates(participant, now)
         clean = validate_baseline(data, enrolled_on=enrolled_on)
-        return _save(db, participant, BASELINE_FORM, 0, clean, actor=actor, now=now, edit=edit, reason=reason)
+        return _save(db, participant, BASELINE_FORM, 0, clean, actor=actor, now=now, edit=edit, reason=reason,
+                     expected_version=expected_version)
 
 
 def record_procedure(db, protocol: Protocol, study_id: str, data: dict[str, Any], *, actor: str, now: datetime,
-                     edit: bool = False, reason: str | None = None) -> dict:
+                    edit: bool = False, reason: str | None = None, expected_version: int | None = None) -> dict:
     """One procedure record per participant: a second save must be an edit, with a reason."""
     with write(db):
         participant = _participant(db, study_id)
         enrolled_on, today = local_dates(participant, now)
         clean = validate_procedure(data, protocol.clinical, enrolled_on=enrolled_on, today=today)
-        return _save(db, participant, PROCEDURE_FORM, 0, clean, actor=actor, now=now, edit=edit, reason=reason)
+        return _save(db, participant, PROCEDURE_FORM, 0, clean, actor=actor, now=now, edit=edit, reason=reason,
+                     expected_version=expected_version)
 
 
 def record_event(db, protocol: Protocol, study_id: str, data: dict[str, Any], *, actor: str, now: datetime,
-                 item: int | None = None, reason: str | None = None) -> dict:
+                 item: int | None = None, reason: str | None = None, expected_version: int | None = None) -> dict:
     """A new adverse event (``item`` None), or an edit of event ``item`` with a reason."""
     with write(db):
         participant = _participant(db, study_id)
@@ -101,7 +107,8 @@ def record_event(db, protocol: Protocol, study_id: str, data: dict[str, Any], *,
         existing = crf.current(db, participant["id"], EVENT_FORM, item)
         if existing and existing["data"].get("acknowledged_by"):   # an edit keeps the acknowledgement
             clean = {**clean, **{k: existing["data"][k] for k in ("acknowledged_by", "acknowledged_at")}}
-        return _save(db, participant, EVENT_FORM, item, clean, actor=actor, now=now, edit=True, reason=reason)
+        return _save(db, participant, EVENT_FORM, item, clean, actor=actor, now=now, edit=True, reason=reason,
+                     expected_version=expected_version)
 
 
 def acknowledge_event(db, study_id: str, item: int, *, actor: str, now: datetime) -> bool:
@@ -125,4 +132,5 @@ def serious_unacknowledged(db) -> list[dict]:
     """Serious adverse events no investigator has acknowledged yet, newest onset first."""
     found = [row for row in crf.newest(db, form=EVENT_FORM)
              if row["data"].get("serious") == "yes" and not row["data"].get("acknowledged_by")]
-    return sorted(found, key=lambda row: row["data"]["onset_date"], reverse=True)
+    # A serious event imported from paper may have no onset date: it sorts last, never fails.
+    return sorted(found, key=lambda row: row["data"].get("onset_date") or "", reverse=True)

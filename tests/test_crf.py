@@ -64,7 +64,7 @@ def test_fluoroscopy_fields_on_a_ct_record_are_refused_and_ctdivol_is_bounded(db
     with pytest.raises(AnswerError) as refused:
         crf.record_procedure(db, protocol, "P-001", {**CT, "dap_mgycm2": "300", "ctdivol_mgy": "150"},
                              actor="inv@x.org", now=clock())
-    assert refused.value.errors["dap_mgycm2"] == "a fluoroscopy dose on a ct record"
+    assert refused.value.errors["dap_mgycm2"] == "a fluoroscopy dose on a CT record"
     assert "implausible" in refused.value.errors["ctdivol_mgy"]
 
 
@@ -147,3 +147,28 @@ def test_derived_values_effective_dose_roots_and_deviations():
     assert derived["min_per_puncture"] == pytest.approx(11.25)
     assert derived["deviations"] == ["guidance"]
     assert [roots_group(n) for n in (1, 2, 3, 4, 5, 6)] == ["1-2", "1-2", "3-4", "3-4", "5-6", "5-6"]
+
+
+def test_a_serious_event_without_an_onset_date_never_breaks_the_board_list(db, protocol, clock):
+    """A paper record (`crf import`'s complication column) may be serious with no onset date."""
+    from storage import crf as crf_store
+    from storage import write
+
+    later = clock() + timedelta(days=2)
+    crf.record_event(db, protocol, "P-001", {**EVENT, "serious": "yes"}, actor="nurse@x.org", now=later)
+    with write(db):
+        crf_store.insert_version(db, participant_id=1, form="adverse_event", item=9, version=1,
+                                 data={"event": "abscess", "serious": "yes", "onset_date": None, "grade": 3},
+                                 at=later, by="cli", reason=None)
+    assert [row["item"] for row in crf.serious_unacknowledged(db)] == [1, 9]
+
+
+def test_an_edit_over_a_version_saved_meanwhile_is_refused(db, protocol, clock):
+    crf.record_procedure(db, protocol, "P-001", FLUORO, actor="a@x.org", now=clock())
+    crf.record_procedure(db, protocol, "P-001", {**FLUORO, "operative_min": "25"}, actor="b@x.org", now=clock(),
+                         edit=True, reason="b's fix", expected_version=1)
+    with pytest.raises(AnswerError) as refused:
+        crf.record_procedure(db, protocol, "P-001", {**FLUORO, "operative_min": "30"}, actor="a@x.org", now=clock(),
+                             edit=True, reason="a's fix", expected_version=1)
+    assert "b@x.org saved version 2 of this record after you opened it" in refused.value.errors["form"]
+    assert db.execute("SELECT COUNT(*) FROM crf_records").fetchone()[0] == 2

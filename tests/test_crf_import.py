@@ -57,7 +57,7 @@ def test_records_are_imported_with_their_participants_and_a_second_run_changes_n
     ("PAPER-9,A,51,male,none,none,none,2,none,fluoroscopy,22,300,9,,no,none", "ctdivol_mgy",
      "a CT dose on a fluoroscopy record"),
     ("PAPER-9,B,51,male,none,none,none,2,none,ct,22,300,,100,no,none", "dap_mgycm2",
-     "a fluoroscopy dose on a ct record"),
+     "a fluoroscopy dose on a CT record"),
     ("PAPER-9,A,51,m,none,none,none,2,none,fluoroscopy,22,300,,,no,none", "sex", "'m' is not one of male, female"),
     ("PAPER-9,A,51,male,left,none,none,2,none,fluoroscopy,22,300,,,no,none", "root_l3", "not one of none"),
     ("PAPER-9,A,51,male,none,none,none,2,both,fluoroscopy,22,300,,,no,none", "si_side", "not one of none"),

@@ -68,7 +68,7 @@ def test_every_staff_route_requires_login(app, client, staff, trial):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/staff") or rule.endpoint.startswith("auth."):
             continue
-        path = rule.rule.replace("<study_id>", "P-001").replace("<int:message_id>", "1")
+        path = rule.rule.replace("<study_id>", "P-001").replace("<int:message_id>", "1").replace("<int:item>", "1")
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             response = client.open(path, method=method, data={"csrf_token": token, "study_id": "P-001"})
             assert response.status_code == 302 and "/staff/login" in response.headers["Location"], (method, path)

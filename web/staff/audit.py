@@ -30,7 +30,9 @@ def _day(text: str, field: str, errors: dict[str, str]) -> date | None:
 
 
 # Fields whose values are codes, shown as words ("will_complete" -> "Will complete").
-CODE_FIELDS = {"kind", "outcome", "allocation", "status", "role", "source", "format"}
+CODE_FIELDS = {"kind", "outcome", "allocation", "status", "role", "source", "format", "event", "guidance", "sex",
+               "serious", "related", "si_side", "contrast_extravasation", "root_l3", "root_l4", "root_l5",
+               "injected_l3", "injected_l4", "injected_l5", "form"}
 
 
 def _shown(key: str, value) -> str:

@@ -1,13 +1,16 @@
-"""The nurses' follow-up board: a card per participant, most urgent first."""
+"""The nurses' follow-up board: serious adverse events no investigator has acknowledged yet,
+then a card per participant, most urgent first."""
 from __future__ import annotations
 
 from flask import abort, render_template, request
 
 from services import board
-from web.auth.access import FOLLOW_UP, requires
+from services.crf import serious_unacknowledged
+from web.auth.access import FOLLOW_UP, current_user, requires
 from web.context import now, protocol
 from web.database import get_db
 from web.staff.blueprint import bp
+from web.staff.clinical import ACKNOWLEDGE
 
 
 @bp.get("/")
@@ -19,4 +22,5 @@ def dashboard():
     rows = board.build(get_db(), protocol(), now())
     return render_template("staff/dashboard.html", rows=board.apply_filter(rows, chosen), total=len(rows),
                            completion=board.completion(rows, protocol()), filters=board.FILTERS, chosen=chosen,
-                           protocol=protocol())
+                           protocol=protocol(), serious=serious_unacknowledged(get_db()),
+                           may_acknowledge=current_user()["role"] in ACKNOWLEDGE)
