@@ -1,9 +1,10 @@
-"""The per-arm comparison report, as the reference trial's Tables 3, 5 and 6 and Fig. 4.
+"""The per-arm comparison report, as the reference trial's Tables 1 to 6 and Fig. 4.
 
 ``gather`` reads the newest scored answers from storage; ``analyse`` turns them into the report's
 JSON contract with the definitions of reports.statistics (SPSS's conventions, stated in the
 report's footnotes). Between-arm tests use every case available at a timepoint; Friedman uses
-complete cases; every table shows its n.
+complete cases; every table shows its n. The clinician forms' tables (1, 2, 4 and part of 5) come
+from reports.clinical_report, analysed here with the same statistics, by allocated arm.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from datetime import datetime
 
 from questionnaires.protocol import Protocol
 from questionnaires.satisfaction import LEVEL_LABELS
+from reports import clinical_report
 from reports import statistics as st
 from reports.derived import nsaid_reduction
 from storage import participants, responses
@@ -44,10 +46,11 @@ class Observations:
     participants: list[dict]
     scores: dict[tuple[int, str], dict] = field(default_factory=dict)
     windows: dict[tuple[int, str], dict] = field(default_factory=dict)
+    clinical: clinical_report.ClinicalData = field(default_factory=clinical_report.ClinicalData)
 
 
 def gather(db) -> Observations:
-    observations = Observations(list(participants.every(db)))
+    observations = Observations(list(participants.every(db)), clinical=clinical_report.gather(db))
     for row in responses.newest(db):
         observations.scores.setdefault((row["participant_id"], row["timepoint"]), {}).update(row["scores"])
     for row in participants.every_timepoint(db):
@@ -121,6 +124,11 @@ def analyse(obs: Observations, protocol: Protocol, now: datetime) -> dict:
         b = [v for p in obs.participants if p["arm"] == arm_b and (v := reduction(p["id"])) is not None]
         report["continuous"].append({"variable": "nsaid_reduction", "label": "Reduction of NSAIDs", "unit": "%",
                                      "timepoint": tp.id, "timepoint_label": tp.label, **compare_arms(a, b)})
+    clinical = clinical_report.summarise(obs.clinical, obs.participants, protocol)
+    for variable, values in clinical.continuous:
+        report["continuous"].append({"variable": variable.id, "label": variable.label, "unit": variable.unit,
+                                     "timepoint": variable.stage.id, "timepoint_label": variable.stage.label,
+                                     **compare_arms(values[arm_a], values[arm_b])})
 
     for variable_id in REPEATED:
         variable = next(v for v in CONTINUOUS if v.id == variable_id)
@@ -158,8 +166,13 @@ def analyse(obs: Observations, protocol: Protocol, now: datetime) -> dict:
         counts = {arm: {level: counts[arm].get(level, 0) for level in levels} for arm in counts}
         report["categorical"].append(_categorical("mme", "Morphine equivalent", tp, counts,
                                                   {level: f"{level} mg/day" for level in levels}))
+    for variable, counts in clinical.categorical:
+        report["categorical"].append(_categorical(variable.id, variable.label, variable.stage, counts, variable.levels))
 
-    report["consort"] = consort(obs, protocol, now)
+    table = consort(obs, protocol, now)
+    report["consort"] = {**table, **clinical_report.flow(obs.clinical, table, clinical.treatment, protocol)}
+    report.update(clinical.extra)
+    report["notes"] += clinical.notes
     return report
 
 

@@ -2,6 +2,10 @@
 
 Scores are drawn to look like the reference trial (VAS around 6 cm falling to 3, ODI around 32 %
 falling to 15), through the real instruments, so stored scores are what the app would store.
+With ``clinical=True`` each participant also gets the clinician forms, validated by the real forms:
+a baseline record, a procedure record (about 2 % crossed over to the other arm's guidance) and, for
+a few, adverse events. They come from a random stream of their own, so the answers are the same
+with and without them.
 """
 from __future__ import annotations
 
@@ -11,14 +15,29 @@ from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from questionnaires import INSTRUMENTS
+from questionnaires.crf import (
+    BASELINE_FORM,
+    EVENT_FORM,
+    EVENT_TYPES,
+    LATERALITY,
+    PROCEDURE_FORM,
+    SIDES,
+    validate_baseline,
+    validate_event,
+    validate_procedure,
+)
 from questionnaires.protocol import Protocol
+from randomization import stratum_for
 from scheduler.schedule import schedule
+from storage import crf
 from storage.connection import open_db
 from storage.db import utc_iso
 
 VAS_MEAN_CM = {"baseline": 6.3, "day1": 4.5, "week1": 4.0, "month1": 3.3, "month3": 3.0, "month6": 2.8}
 ODI_MEAN = {"baseline": 32, "month1": 25, "month3": 20, "month6": 16}
 ARM_B_SHIFT_CM = 0.5  # arm B a little worse on VAS, as in the paper
+CROSSOVER = 0.02      # share of procedures done under the other arm's guidance
+EVENT_RATE = 0.03     # share of participants with an adverse event (the paper: 1 % in A, 4 % in B)
 
 
 def _answers(instrument: str, timepoint: str, arm: str, rng: random.Random) -> dict:
@@ -45,9 +64,37 @@ def _answers(instrument: str, timepoint: str, arm: str, rng: random.Random) -> d
     raise ValueError(instrument)
 
 
+def _clinical_forms(protocol: Protocol, arm: str, punctures: int, procedure: date, enrolled_on: date,
+                    rng: random.Random) -> list[tuple[str, int, dict]]:
+    """(form, item, canonical record) for one participant: baseline, procedure, perhaps events."""
+    forms = [(BASELINE_FORM, 0, validate_baseline({
+        "age": max(18, min(90, round(rng.gauss(52, 9.5)))), "sex": rng.choice(("male", "female")),
+        "root_l3": rng.choices(LATERALITY, (94, 0, 6))[0], "root_l4": rng.choices(LATERALITY, (20, 40, 40))[0],
+        "root_l5": rng.choices(LATERALITY, (11, 45, 44))[0]}, enrolled_on=enrolled_on))]
+    guidance = protocol.arm(arm).guidance
+    if rng.random() < CROSSOVER:
+        guidance = "ct" if guidance == "fluoroscopy" else "fluoroscopy"
+    dose = ({"dap_mgycm2": round(rng.lognormvariate(8.1, 0.4)), "fluoro_time_s": round(rng.uniform(30, 240))}
+            if guidance == "fluoroscopy" else
+            {"ctdivol_mgy": round(rng.uniform(3, 9), 1), "dlp_mgycm": round(rng.lognormvariate(5.85, 0.3))})
+    forms.append((PROCEDURE_FORM, 0, validate_procedure({
+        "procedure_date": procedure.isoformat(), "guidance": guidance, "punctures": punctures,
+        "si_side": rng.choices(SIDES, (23, 20, 14, 43))[0], "operative_min": max(5, round(rng.gauss(24, 7))),
+        "contrast_extravasation": "yes" if rng.random() < 0.05 else "no", "dexamethasone_mg": 8 * min(punctures, 3),
+        **dose}, protocol.clinical, enrolled_on=enrolled_on, today=procedure)))
+    events = 2 if rng.random() < EVENT_RATE / 6 else 1 if rng.random() < EVENT_RATE else 0
+    for item in range(1, events + 1):
+        forms.append((EVENT_FORM, item, validate_event({
+            "event": rng.choice(EVENT_TYPES), "description": "simulated", "onset_date": procedure.isoformat(),
+            "grade": rng.randint(1, 3), "serious": "no", "related": "possible"}, enrolled_on=enrolled_on,
+            today=procedure)))
+    return forms
+
+
 def populate(path, protocol: Protocol, per_arm: int, *, seed: int = 1, procedure: date = date(2025, 6, 2),
-             completion: float = 0.9, arms: tuple[str, ...] = ("A", "B")) -> None:
+             completion: float = 0.9, arms: tuple[str, ...] = ("A", "B"), clinical: bool = False) -> None:
     rng = random.Random(seed)
+    clinical_rng = random.Random(f"clinical-{seed}")  # its own stream: the answers do not change
     db = open_db(path)
     db.execute("PRAGMA synchronous = OFF")  # setup only
     now = datetime(2025, 6, 1, tzinfo=timezone.utc)
@@ -55,10 +102,17 @@ def populate(path, protocol: Protocol, per_arm: int, *, seed: int = 1, procedure
     db.conn.execute("BEGIN")
     for arm in arms:
         for n in range(per_arm):
-            participant_id = db["participants"].insert({
-                "study_id": f"{arm}-{n:05d}", "arm": arm, "phone": None, "timezone": "UTC", "language": "en",
-                "procedure_date": procedure.isoformat(), "enrolled_at": utc_iso(now), "enrolled_by": "simulation",
-                "punctures": rng.randint(1, 6)}).last_pk
+            row = {"study_id": f"{arm}-{n:05d}", "arm": arm, "phone": None, "timezone": "UTC", "language": "en",
+                   "procedure_date": procedure.isoformat(), "enrolled_at": utc_iso(now), "enrolled_by": "simulation",
+                   "punctures": rng.randint(1, 6)}
+            if clinical:
+                row["stratum"] = stratum_for(row["punctures"])
+            participant_id = db["participants"].insert(row).last_pk
+            if clinical:
+                for form, item, record in _clinical_forms(protocol, arm, row["punctures"], procedure, now.date(),
+                                                          clinical_rng):
+                    crf.insert_version(db, participant_id=participant_id, form=form, item=item, version=1,
+                                       data=record, at=now, by="simulation", reason=None)
             rows, responses = [], []
             for tp, window in zip(protocol.timepoints, windows):
                 done = rng.random() < completion

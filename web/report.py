@@ -19,21 +19,22 @@ def as_json(report: dict) -> str:
     return json.dumps(report, indent=2, allow_nan=False)
 
 
-def plain_note(entry: dict) -> str | None:
-    """Why a row of the between-arm table has no p, said once, in plain words; None when it has one."""
+def plain_note(entry: dict, noun: str = "answer") -> str | None:
+    """Why a row of the between-arm table has no p, said once, in plain words; None when it has one.
+    ``noun``: what a value is, "answer" (the patients') or "record" (the clinicians' forms)."""
     if entry.get("p") is not None:
         return None
     arm_a, arm_b = protocol().arms[0].code, protocol().arms[1].code
     n_a, n_b = entry[arm_a]["n"], entry[arm_b]["n"]
     if n_a == 0 and n_b == 0:
-        return "No answers yet."
+        return f"No {noun}s yet."
     for arm, n in ((arm_a, n_a), (arm_b, n_b)):
         if n == 0:
-            return f"No answers yet in arm {arm}."
+            return f"No {noun}s yet in arm {arm}."
     for arm, n in ((arm_a, n_a), (arm_b, n_b)):
         if n < 2:
-            return f"Only one answer so far in arm {arm}: too few to compare."
-    return "Every answer is the same, so the arms cannot be told apart."
+            return f"Only one {noun} so far in arm {arm}: too few to compare."
+    return f"Every {noun} is the same, so the arms cannot be told apart."
 
 
 def as_html(report: dict, observations, links: dict[str, str] | None = None, page: bool = False) -> str:
