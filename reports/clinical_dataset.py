@@ -24,11 +24,11 @@ from questionnaires.crf import (
     SIDES,
     YES_NO,
     complication,
-    procedure_derived,
     roots_group,
 )
 from questionnaires.protocol import Protocol
 from randomization import STRATA
+from reports.derived import procedure_for
 from reports.variables import Variable, _number
 from storage import crf
 
@@ -117,10 +117,7 @@ def values(person: dict, records: list[dict], protocol: Protocol, identifiable: 
     for field in ("sex", *(f"root_{r}" for r in ROOTS)):
         row[field] = baseline.get(field) or ""
     if procedure:
-        arm = protocol.arm(person["arm"])
-        stratum = person["stratum"]
-        derived = procedure_derived(procedure, protocol.clinical, arm.guidance if arm else None,
-                                    STRATA.get(stratum) if stratum else None)
+        derived = procedure_for(protocol, person, procedure)
         row.update(guidance=procedure["guidance"] or "", roots_injected=roots_group(procedure["punctures"]) or "",
                    procedure_punctures="" if procedure["punctures"] is None else str(procedure["punctures"]),
                    si_side=procedure["si_side"] or "", contrast_extravasation=procedure["contrast_extravasation"] or "",

@@ -25,12 +25,11 @@ from questionnaires.crf import (
     SIDES,
     YES_NO,
     complication,
-    procedure_derived,
     roots_group,
 )
 from questionnaires.protocol import Protocol
-from randomization import STRATA
 from reports import statistics as st
+from reports.derived import procedure_for
 from storage import crf
 
 
@@ -134,9 +133,7 @@ def _values(person: dict, data: ClinicalData, protocol: Protocol) -> dict[str, A
     procedure = data.procedure.get(person["id"])
     events = data.events.get(person["id"], [])
     if procedure is not None:
-        arm = protocol.arm(person["arm"])
-        derived = procedure_derived(procedure, protocol.clinical, arm.guidance if arm else None,
-                                    STRATA.get(person.get("stratum") or ""))
+        derived = procedure_for(protocol, person, procedure)
         found.update({key: procedure.get(key) for key in ("si_side", "contrast_extravasation", "operative_min",
                                                            "guidance", *(d[1] for d in DOSES))})
         found.update(roots_injected=roots_group(procedure["punctures"]), deviations=derived["deviations"],

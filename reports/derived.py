@@ -4,8 +4,13 @@ The baseline is the protocol's (``Protocol.baseline``), never a hard-coded timep
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from questionnaires.crf import procedure_derived
 from questionnaires.medication import nsaid_reduction_pct
 from questionnaires.protocol import Protocol
+from randomization import STRATA
 
 
 def nsaid_reduction(protocol: Protocol, timepoint: str, baseline_mg_day: float | None,
@@ -15,3 +20,11 @@ def nsaid_reduction(protocol: Protocol, timepoint: str, baseline_mg_day: float |
     if timepoint == protocol.baseline.id:
         return None
     return nsaid_reduction_pct(baseline_mg_day, mg_day)
+
+
+def procedure_for(protocol: Protocol, participant: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+    """A participant's procedure record, derived against their own allocation: time per puncture,
+    effective dose, and the deviations from the arm's guidance and the randomization stratum."""
+    arm = protocol.arm(participant["arm"])
+    return procedure_derived(record, protocol.clinical, arm.guidance if arm else None,
+                             STRATA.get(participant.get("stratum") or ""))

@@ -14,8 +14,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from wtforms.fields.choices import SelectFieldBase
 
 from questionnaires.base import AnswerError
-from questionnaires.crf import BASELINE_FORM, EVENT_FORM, PROCEDURE_FORM, procedure_derived
-from randomization import STRATA
+from questionnaires.crf import BASELINE_FORM, EVENT_FORM, PROCEDURE_FORM
+from reports.derived import procedure_for
 from services import answers as patient_answers
 from services import crf as records
 from services.crf import local_dates
@@ -182,7 +182,7 @@ def procedure(study_id: str):
 def _derived(participant: dict, arm, data: dict) -> dict:
     """Time per puncture, effective dose and deviations of a stored procedure record, in words."""
     settings = protocol().clinical
-    derived = procedure_derived(data, settings, arm.guidance if arm else None, STRATA.get(participant["stratum"]))
+    derived = procedure_for(protocol(), participant, data)
     sentences = {
         "guidance": lambda: f"Guided by {words(data['guidance'])}, not as allocated (arm {arm.code}: {arm.label})",
         "stratum": lambda: (f"{data['punctures']} puncture points, outside the randomization stratum "
