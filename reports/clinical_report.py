@@ -50,12 +50,14 @@ class Variable(NamedTuple):
     stage: Stage
     unit: str = ""
     levels: dict[str, str] | None = None     # categorical: code -> label, in the table's order
+    test: str | None = None                  # continuous: a test the paper names (else the normality rule)
 
 
 CONTINUOUS = (
     Variable("age", "Age", BASELINE, "years"),
-    Variable("operative_min", "Operative time", PROCEDURE, "min"),
-    Variable("effective_dose_msv", "Effective dose", PROCEDURE, "mSv"),
+    # Table 4: median (IQR) with the Mann-Whitney U test, as the paper reports them.
+    Variable("operative_min", "Operative time", PROCEDURE, "min", test="mann-whitney"),
+    Variable("effective_dose_msv", "Effective dose", PROCEDURE, "mSv", test="mann-whitney"),
 )
 LATERALITY_LABELS = dict(zip(LATERALITY, ("No", "Unilateral", "Bilateral")))
 CATEGORICAL = (

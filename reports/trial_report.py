@@ -82,15 +82,15 @@ def _nsaid_reduction(obs: Observations, protocol: Protocol, timepoint: str) -> C
     return value_for
 
 
-def compare_arms(a: list[float], b: list[float]) -> dict:
+def compare_arms(a: list[float], b: list[float], test: str | None = None) -> dict:
     """Everything the report prints for one variable at one timepoint: both arms described, both
-    tests (so a reader sees what the other would say), the one chosen by normality and its p,
-    and the effect sizes that travel with it."""
+    tests (so a reader sees what the other would say), the one chosen by normality (or ``test``,
+    where the analysis plan names one) and its p, and the effect sizes that travel with it."""
     normal_a, normal_b = st.normality(a), st.normality(b)
     entry = {
         "A": st.describe(a), "B": st.describe(b),
         "mann_whitney": st.mann_whitney(a, b), "t_test": st.student_t(a, b),
-        "normality": {"A": normal_a, "B": normal_b}, "test": st.choose_test(normal_a, normal_b),
+        "normality": {"A": normal_a, "B": normal_b}, "test": test or st.choose_test(normal_a, normal_b),
         "hodges_lehmann": st.hodges_lehmann(a, b), "rank_biserial": st.rank_biserial(a, b),
     }
     chosen = entry["t_test"] if entry["test"] == "t-test" else entry["mann_whitney"]
@@ -128,7 +128,7 @@ def analyse(obs: Observations, protocol: Protocol, now: datetime) -> dict:
     for variable, values in clinical.continuous:
         report["continuous"].append({"variable": variable.id, "label": variable.label, "unit": variable.unit,
                                      "timepoint": variable.stage.id, "timepoint_label": variable.stage.label,
-                                     **compare_arms(values[arm_a], values[arm_b])})
+                                     **compare_arms(values[arm_a], values[arm_b], variable.test)})
 
     for variable_id in REPEATED:
         variable = next(v for v in CONTINUOUS if v.id == variable_id)

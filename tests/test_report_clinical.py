@@ -230,6 +230,11 @@ def test_arms_are_compared_on_effective_dose_and_each_modality_is_described_in_i
     assert report["effective_dose"]["source"] == coefficients.source and "NRPB" in coefficients.source
     operative = entry(report, "continuous", "operative_min")
     assert operative["A"]["n"] == operative["B"]["n"] == 100
+    # Table 4 is read with Mann-Whitney, as the paper reports it, whatever the normality test says;
+    # age (Table 1) follows the normality rule.
+    assert (e["test"], operative["test"]) == ("mann-whitney", "mann-whitney")
+    assert e["p"] == e["mann_whitney"]["p"] and operative["p"] == operative["mann_whitney"]["p"]
+    assert entry(report, "continuous", "age")["test"] == "t-test"
 
 
 def test_the_flow_of_a_trial_without_crossover(paper):
