@@ -14,6 +14,17 @@ def N_(text: str) -> str:
     return text
 
 
+# Arabic-Indic (U+0660-0669) and Eastern Arabic-Indic (U+06F0-06F9, as in Persian and Urdu)
+# digits, and the Arabic decimal separator (U+066B), read as the ASCII a phone keyboard may not offer.
+_DIGITS = {**{0x0660 + n: str(n) for n in range(10)}, **{0x06F0 + n: str(n) for n in range(10)}, 0x066B: "."}
+
+
+def normalise_digits(text: str) -> str:
+    """"١٢٫٥" -> "12.5"; a mix ("١2") reads the same. Anything else is left for the caller to refuse
+    (the Arabic percent sign, letters), so a patient is asked again, never guessed at."""
+    return text.translate(_DIGITS)
+
+
 class AnswerError(ValueError):
     """Answers that cannot be stored. ``errors`` maps a field name to a plain message."""
 
@@ -52,7 +63,7 @@ def require_int(answers: Mapping[str, Any], field: str, low: int, high: int,
         value = int(value)
     if isinstance(value, str):
         try:
-            value = int(value.strip())
+            value = int(normalise_digits(value.strip()))
         except ValueError:
             errors[field] = message
             return None

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from questionnaires.base import N_, AnswerError, require_int
+from questionnaires.base import N_, AnswerError, normalise_digits, require_int
 
 NSAID = "nsaid"
 OPIOID = "opioid"
@@ -73,7 +73,7 @@ def _strength(raw: Any) -> float | None:
     if isinstance(raw, bool) or raw is None or raw == "":
         return None
     try:
-        value = float(str(raw).strip().replace(",", "."))
+        value = float(normalise_digits(str(raw).strip()).replace(",", "."))
     except ValueError:
         return None
     return value if value == value and value not in (float("inf"), float("-inf")) else None

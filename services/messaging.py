@@ -18,10 +18,15 @@ from storage.audit import record
 
 log = logging.getLogger(__name__)
 
-# Twilio's standard opt-out and opt-in keywords (Advanced Opt-Out defaults).
-STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
-START_WORDS = {"START", "YES", "UNSTOP"}
-HELP_WORDS = {"HELP", "INFO"}
+# Twilio's standard opt-out and opt-in keywords (Advanced Opt-Out defaults), and their Arabic:
+# "stop", "cancel", "halt"; "start", "resume"; "help" (matched after folding the alef and
+# taa-marbuta variants people type), and Latin-script spellings of them seen in Egyptian SMS.
+STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT",
+              "ايقاف", "الغاء", "توقف", "وقف", "اوقف", "EQAF", "IQAF", "ELGHAA", "ILGHAA"}
+START_WORDS = {"START", "YES", "UNSTOP", "ابدا", "بدء", "استئناف", "اشتراك", "EBDA", "IBDA"}
+HELP_WORDS = {"HELP", "INFO", "مساعده", "مساعدة", "MOSAADA", "MUSAADA"}
+_FOLD = str.maketrans({"إ": "ا", "أ": "ا", "آ": "ا", "ة": "ه", "ى": "ي", "ـ": None})
+_PUNCTUATION = ".!?؟۔،,"
 STOP, START, HELP = "stop", "start", "help"
 PROVIDER = "twilio"  # the actor of changes the SMS provider reports
 DEFAULT_LANGUAGE = "en"
@@ -97,9 +102,10 @@ class Reply:
 
 def keyword_of(body: str) -> tuple[str | None, str]:
     """(STOP, START, HELP or None, the word as the patient wrote it, normalised)."""
-    word = body.strip().strip(".!").upper()
+    word = body.strip().strip(_PUNCTUATION).strip().upper()
+    folded = word.translate(_FOLD)
     for keyword, words in ((STOP, STOP_WORDS), (START, START_WORDS), (HELP, HELP_WORDS)):
-        if word in words:
+        if word in words or folded in {w.translate(_FOLD) for w in words}:
             return keyword, word
     return None, word
 

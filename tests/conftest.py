@@ -23,6 +23,21 @@ class Clock:
         return self.now
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogues():
+    """scripts/test compiles the catalogues at install; a bare `pytest` run gets them here too."""
+    from pathlib import Path
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in (Path(__file__).resolve().parent.parent / "translations").glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as source, mo.open("wb") as target:
+                write_mo(target, read_po(source))
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock(START)

@@ -192,3 +192,26 @@ def test_nsaid_reduction_percent(baseline, followup, reduction):
 def test_every_instrument_is_versioned_and_registered():
     assert set(INSTRUMENTS) == {"vas", "odi", "satisfaction", "medication"}
     assert INSTRUMENTS["odi"].version == "2.1a"
+
+
+@pytest.mark.parametrize("strength,doses,expected", [
+    ("٥٠", "٢", (50.0, 2)),          # Arabic-Indic digits
+    ("۷۵", "۲", (75.0, 2)),          # Eastern Arabic-Indic (Persian, Urdu keyboards)
+    ("١٢٫٥", "١", (12.5, 1)),        # the Arabic decimal separator
+    ("5٠", "١2", (50.0, 12)),        # digits mixed in one number read as one number
+])
+def test_medication_reads_arabic_indic_digits(strength, doses, expected):
+    clean = MEDICATION.validate({"took_any": "yes", "drug_1": "diclofenac", "strength_1": strength, "doses_1": doses})
+    assert (clean["items"][0]["strength_mg"], clean["items"][0]["doses_per_day"]) == expected
+
+
+@pytest.mark.parametrize("strength,doses,field", [("٥٠٪", "٢", "strength_1"), ("٥٠", "٢٪", "doses_1"),
+                                                  ("خمسون", "٢", "strength_1")])
+def test_medication_refuses_a_percent_sign_or_words_with_a_message(strength, doses, field):
+    with pytest.raises(AnswerError) as refused:
+        MEDICATION.validate({"took_any": "yes", "drug_1": "diclofenac", "strength_1": strength, "doses_1": doses})
+    assert set(refused.value.errors) == {field}
+
+
+def test_the_no_javascript_pain_scale_reads_arabic_indic_digits():
+    assert VAS.validate({"mode": "nrs", "value": "٧"})["value"] == 7

@@ -121,6 +121,29 @@ def test_stop_words_opt_out(client, trial, sent, word):
     assert state(trial)[1] == [{"sms_opt_out": 1, "phone_problem": None}]
 
 
+@pytest.mark.parametrize("word", ["إيقاف", "ايقاف", "إلغاء", "الغاء.", "توقف", "Eqaf"])
+def test_arabic_stop_words_opt_out(client, trial, sent, word):
+    """Twilio's own opt-out list knows only English: the app honours the Arabic words itself."""
+    signed_post(client, INBOUND_URL, {"From": "+12025550101", "Body": word, "MessageSid": "SMin1"})
+    assert state(trial)[1] == [{"sms_opt_out": 1, "phone_problem": None}]
+    audit = trial.query("SELECT reason FROM audit_log WHERE action = 'sms_opt_out'")
+    assert audit == [{"reason": f"replied {word.strip('.').upper()}"}]
+
+
+@pytest.mark.parametrize("word", ["ابدأ", "ابدا", "استئناف"])
+def test_arabic_start_words_opt_back_in(client, trial, sent, word):
+    signed_post(client, INBOUND_URL, {"From": "+12025550101", "Body": "ايقاف", "MessageSid": "SMin1"})
+    signed_post(client, INBOUND_URL, {"From": "+12025550101", "Body": word, "MessageSid": "SMin2"})
+    assert state(trial)[1] == [{"sms_opt_out": 0, "phone_problem": None}]
+
+
+def test_arabic_help_gets_the_help_reply(client, trial, sent):
+    response = signed_post(client, INBOUND_URL, {"From": "+12025550101", "Body": "مساعدة", "MessageSid": "SMin1"})
+    assert "<Message>" in response.get_data(as_text=True)
+    assert trial.query("SELECT handled_by FROM messages WHERE direction = 'inbound'") == [
+        {"handled_by": "automatic (مساعدة)"}]
+
+
 @pytest.mark.parametrize("word", ["START", "yes", "UNSTOP"])
 def test_start_words_opt_back_in(client, trial, sent, word):
     signed_post(client, INBOUND_URL, {"From": "+12025550101", "Body": "STOP", "MessageSid": "SMin1"})
