@@ -77,6 +77,12 @@ class Protocol:
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
     baseline_id: str = ""      # the reference for changes over time; the first timepoint by default
     clinical: ClinicalSettings = field(default_factory=ClinicalSettings)
+    # The VAS line's direction per language ("ltr" or "rtl"); unset: the page's, so "no pain" is
+    # at the reading start (right in Arabic). The stored value is always mm from "no pain".
+    vas_directions: Mapping[str, str] = field(default_factory=dict)
+
+    def vas_direction(self, language: str, page_direction: str) -> str:
+        return self.vas_directions.get(language, page_direction)
 
     @property
     def baseline(self) -> Timepoint:
@@ -191,9 +197,15 @@ def parse_protocol(data: Mapping[str, Any], instruments: Mapping[str, Instrument
     if not isinstance(baseline_id, str) or (timepoints and baseline_id not in {tp.id for tp in timepoints}):
         problems.append(f"baseline: must name one of the timepoints, got {baseline_id!r}")
     clinical = parse_clinical(data, problems)
+    vas = data.get("vas", {})
+    directions = vas.get("line_direction", {}) if isinstance(vas, dict) else None
+    if not isinstance(directions, dict) or any(v not in ("ltr", "rtl") for v in directions.values()):
+        problems.append(f"vas.line_direction: a table of language = \"ltr\" or \"rtl\", got {directions!r}")
+        directions = {}
     if problems:
         raise ProtocolError(source, problems)
-    return Protocol(protocol_id, title, version, tuple(arms), tuple(timepoints), reminders, baseline_id, clinical)
+    return Protocol(protocol_id, title, version, tuple(arms), tuple(timepoints), reminders, baseline_id, clinical,
+                    dict(directions))
 
 
 MAX_SHORT_LABEL = 6

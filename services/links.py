@@ -52,6 +52,8 @@ class Link:
     state: str
     participant: dict | None = None
     window: dict | None = None
+    language: str | None = None     # the language of its pages: the patient's choice, else the participant's
+
 
 
 def resolve(db, token: str, now: datetime) -> Link:
@@ -63,13 +65,24 @@ def resolve(db, token: str, now: datetime) -> Link:
         return Link(UNKNOWN)
     participant = participants.by_id(db, row["participant_id"])
     window = participants.timepoint(db, row["participant_id"], row["timepoint"])
+    language = row["language"] or participant["language"]
     if participant["status"] != "active":
-        return Link(INACTIVE, participant, window)
+        return Link(INACTIVE, participant, window, language)
     # A link expires with the window it was issued for, or earlier if the window moved.
     closes_at = min(parse_utc(window["closes_at"]), parse_utc(row["expires_at"]))
     state = window_state(now, parse_utc(window["opens_at"]), closes_at)
     if state == WINDOW_UPCOMING:
-        return Link(NOT_YET_OPEN, participant, window)
+        return Link(NOT_YET_OPEN, participant, window, language)
     if state == WINDOW_CLOSED:
-        return Link(CLOSED, participant, window)
-    return Link(VALID, participant, window)
+        return Link(CLOSED, participant, window, language)
+    return Link(VALID, participant, window, language)
+
+
+def choose_language(db, token: str, language: str, offered: list[str], now: datetime) -> bool:
+    """A patient switches the language of their link's pages; remembered for that link. False
+    (and nothing changed) for a language the site does not offer or a link that cannot be used."""
+    if language not in offered or resolve(db, token, now).state != VALID:
+        return False
+    with write(db):
+        tokens.set_language(db, token, language)
+    return True

@@ -254,3 +254,9 @@ def m005_clinician_forms_and_screening(db: sqlite_utils.Database) -> None:
         """)
     _append_only(db, "crf_records")
     _append_only(db, "screenings")
+
+
+@MIGRATIONS()
+def m006_link_language(db: sqlite_utils.Database) -> None:
+    # The language a patient chose on a link's pages; NULL: the participant's own.
+    db.execute("ALTER TABLE link_tokens ADD COLUMN language TEXT")

@@ -49,3 +49,7 @@ def move_expiry(db: sqlite_utils.Database, participant_id: int, timepoint: str, 
     """Links of a timepoint whose window moved (a new time zone) expire with the new window."""
     db.execute("UPDATE link_tokens SET expires_at = ? WHERE participant_id = ? AND timepoint = ?",
                [utc_iso(expires_at), participant_id, timepoint])
+
+
+def set_language(db: sqlite_utils.Database, token: str, language: str) -> None:
+    db.execute("UPDATE link_tokens SET language = ? WHERE token_hash = ?", [language, hash_token(token)])

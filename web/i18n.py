@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from babel import Locale
 from flask import Flask, current_app, g, request
 from flask_babel import Babel
 
@@ -15,6 +16,11 @@ def select_locale() -> str:
     if chosen in languages:
         return chosen
     return request.accept_languages.best_match(languages) or languages[0]
+
+
+def own_name(code: str) -> str:
+    """A language named in itself, as a patient looks for it: "العربية", "English"."""
+    return Locale.parse(code).get_display_name(code).capitalize() if code != "en" else "English"
 
 
 def text_direction(locale: str) -> str:
@@ -48,4 +54,6 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def language():
         locale = select_locale() if request else app.config["LANGUAGES"][0]
-        return {"locale": locale, "direction": text_direction(locale)}
+        return {"locale": locale, "direction": text_direction(locale),
+                "other_languages": [(code, own_name(code), text_direction(code))
+                                    for code in app.config["LANGUAGES"] if code != locale]}

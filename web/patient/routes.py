@@ -9,7 +9,7 @@ from __future__ import annotations
 from urllib.parse import unquote_to_bytes
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 
@@ -21,6 +21,7 @@ from storage.db import parse_utc
 from web.context import now, protocol
 from web.database import get_db
 from web.errors import message_page
+from web.i18n import select_locale, text_direction
 from web.patient.forms import FORMS, HIDDEN_PROBLEM
 
 bp = Blueprint("patient", __name__, url_prefix=PATH_PREFIX)
@@ -37,8 +38,8 @@ def limit_body() -> None:
 def _open(token: str):
     """(link, None) for a usable link, or (None, a kind page) when it cannot be used."""
     link = links.resolve(get_db(), token, now())
-    if link.participant is not None:
-        g.locale = link.participant["language"]
+    if link.language is not None:
+        g.locale = link.language
     if link.state == links.VALID:
         return link, None
     if link.state == links.UNKNOWN:
@@ -60,6 +61,19 @@ def _open(token: str):
         "Nothing more can be recorded with this link. Thank you."))
 
 
+@bp.post("/<token>/language")
+def language(token: str):
+    """The patient's choice of language for this link's pages, then back to where they were."""
+    chosen = request.form.get("language", "")
+    back = request.form.get("back", "")
+    if not links.choose_language(get_db(), token, chosen, current_app.config["LANGUAGES"], now()):
+        _, page = _open(token)
+        return page or message_page(400, _("Something went wrong"), _("Please go back and try again."))
+    instrument = back if back in INSTRUMENTS else None
+    return redirect(url_for(".form", token=token, instrument=instrument) if instrument
+                    else url_for(".start", token=token), 303)
+
+
 @bp.get("/<token>")
 def start(token: str):
     link, page = _open(token)
@@ -69,7 +83,7 @@ def start(token: str):
     done = answer_service.received(get_db(), link.participant["id"], timepoint)
     following = answer_service.next_instrument(protocol(), timepoint, done)
     if following is None:
-        return render_template("patient/thanks.html")
+        return render_template("patient/thanks.html", token=token)
     return redirect(url_for(".form", token=token, instrument=following), 303)
 
 
@@ -91,6 +105,7 @@ def form(token: str, instrument: str):
         "steps": len(steps),
         "previous": steps[steps.index(instrument) - 1] if steps.index(instrument) else None,
         "following": answer_service.next_instrument(protocol(), timepoint, done),
+        "vas_direction": protocol().vas_direction(select_locale(), text_direction(select_locale())),
     }
     if instrument in done:
         if request.method == "POST":
