@@ -67,7 +67,7 @@ def language(token: str):
     chosen = request.form.get("language", "")
     back = request.form.get("back", "")
     if not links.choose_language(get_db(), token, chosen, current_app.config["LANGUAGES"], now()):
-        _, page = _open(token)
+        link, page = _open(token)
         return page or message_page(400, _("Something went wrong"), _("Please go back and try again."))
     instrument = back if back in INSTRUMENTS else None
     return redirect(url_for(".form", token=token, instrument=instrument) if instrument
