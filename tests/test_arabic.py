@@ -143,3 +143,17 @@ def test_an_arabic_percent_sign_is_refused_with_a_message_in_arabic(client, tria
     error = re.search(r'id="strength_1-error">([^<]+)<', page).group(1)
     assert re.search(r"[\u0600-\u06FF]", error) and "Please" not in error
     assert trial.query("SELECT COUNT(*) AS n FROM responses WHERE instrument = 'medication'") == [{"n": 0}]
+
+
+def test_help_from_an_arabic_participant_is_answered_in_arabic(db_path, clock, trial):
+    from twilio.request_validator import RequestValidator
+
+    token, url = "test-auth-token", "https://pro.example.org/twilio/inbound"
+    app = create_app({"TESTING": True, "DATABASE": str(db_path), "CLOCK": clock, "LANGUAGES": SHIPPED,
+                      "BASE_URL": "https://pro.example.org", "TWILIO_AUTH_TOKEN": token})
+    trial.enroll("P-AR", language="ar", phone="+201001234567")
+    params = {"From": "+201001234567", "Body": "مساعدة", "MessageSid": "SMhelp"}
+    response = app.test_client().post(url, data=params, headers={
+        "X-Twilio-Signature": RequestValidator(token).compute_signature(url, params)})
+    reply = re.search(r"<Message>(.*)</Message>", html(response), re.S).group(1)
+    assert re.search(r"[\u0600-\u06FF]", reply) and "reminders" not in reply and "STOP" in reply
