@@ -28,6 +28,9 @@ HELP_WORDS = {"HELP", "INFO", "مساعده", "مساعدة", "MOSAADA", "MUSAAD
 _FOLD = str.maketrans({"إ": "ا", "أ": "ا", "آ": "ا", "ة": "ه", "ى": "ي", "ـ": None})
 _PUNCTUATION = ".!?؟۔،,"
 STOP, START, HELP = "stop", "start", "help"
+# Every keyword, folded once: a reply is looked up, not compared with each list.
+_KEYWORDS = {word.translate(_FOLD): keyword for keyword, words in
+             ((STOP, STOP_WORDS), (START, START_WORDS), (HELP, HELP_WORDS)) for word in words}
 PROVIDER = "twilio"  # the actor of changes the SMS provider reports
 DEFAULT_LANGUAGE = "en"
 
@@ -103,11 +106,7 @@ class Reply:
 def keyword_of(body: str) -> tuple[str | None, str]:
     """(STOP, START, HELP or None, the word as the patient wrote it, normalised)."""
     word = body.strip().strip(_PUNCTUATION).strip().upper()
-    folded = word.translate(_FOLD)
-    for keyword, words in ((STOP, STOP_WORDS), (START, START_WORDS), (HELP, HELP_WORDS)):
-        if word in words or folded in {w.translate(_FOLD) for w in words}:
-            return keyword, word
-    return None, word
+    return _KEYWORDS.get(word.translate(_FOLD)), word
 
 
 def receive_reply(db, *, sender: str, body: str, sid: str | None, now: datetime) -> Reply:
