@@ -5,11 +5,17 @@ total / (5 x sections answered) x 100, computed only when at least MIN_SECTIONS_
 sections are answered; otherwise it is missing. The score is kept unrounded; rounding is a
 matter of presentation.
 
+A validated translation may ask fewer sections (Guermazi et al. 2005, the Tunisian Arabic ODI,
+dropped sex life and travelling). The protocol file names such a version in its ``[odi]`` table
+(see ``from_protocol``); a section keeps its number and its column in every version, so odi_9 is
+social life whichever version asked it, and the index divides by the sections answered as before.
+
 The ODI is copyright Jeremy Fairbank; it is distributed by Mapi Research Trust, from whom a
 licence (and any translation) must be obtained before use in a trial.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -129,17 +135,19 @@ SECTIONS: tuple[Section, ...] = (
     )),
 )
 
+# Every section of version 2.1a: the dataset's odi_1 ... odi_10 columns, whichever version is asked.
 FIELDS = tuple(section.field for section in SECTIONS)
 
 
-def odi_score(items: Mapping[str, int | None]) -> float | None:
-    """Index in percent, unrounded: total / (5 x answered) x 100, or None under 8 answered.
+def odi_score(items: Mapping[str, int | None], fields: tuple[str, ...] = FIELDS,
+              min_sections: int = MIN_SECTIONS_FOR_SCORE) -> float | None:
+    """Index in percent, unrounded: total / (5 x answered) x 100, or None under ``min_sections``.
 
     >>> odi_score({f"odi_{n}": v for n, v in enumerate([2, 2, 2, 2, 2, 2, 1, 1, 1, 1], 1)})
     32.0
     """
-    answered = [items[field] for field in FIELDS if items.get(field) is not None]
-    if len(answered) < MIN_SECTIONS_FOR_SCORE:
+    answered = [items[field] for field in fields if items.get(field) is not None]
+    if len(answered) < min_sections:
         return None
     return sum(answered) / (ITEM_MAX * len(answered)) * 100
 
@@ -165,17 +173,24 @@ class OdiInstrument:
         "If two seem to apply, choose the one that most closely describes you.")
 
     sections: tuple[Section, ...] = SECTIONS
+    # The fewest sections answered that give an index: 8 of the ten of version 2.1a.
+    min_sections: int = MIN_SECTIONS_FOR_SCORE
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The sections this version asks, as answer fields (a subset of FIELDS, in order)."""
+        return tuple(section.field for section in self.sections)
 
     def validate(self, answers: Mapping[str, Any], *, min_answered: int = 0) -> dict[str, Any]:
         """Canonical items (0-5 or None). ``min_answered`` makes a form refuse too many gaps."""
         errors: dict[str, str] = {}
-        unknown = set(answers) - set(FIELDS)
+        unknown = set(answers) - set(self.fields)
         if unknown:
             errors.update({field: N_("This is not a question of this form.") for field in sorted(unknown)})
         clean = {
             field: require_int(answers, field, 0, ITEM_MAX, errors,
                                N_("Please choose one statement."), required=False)
-            for field in FIELDS
+            for field in self.fields
         }
         if errors:
             raise AnswerError(errors)
@@ -190,11 +205,11 @@ class OdiInstrument:
 
     def sections_still_needed(self, answers: Mapping[str, Any], min_answered: int) -> int:
         """How many more sections must be answered to reach ``min_answered``."""
-        return max(0, min_answered - sum(answers.get(field) not in (None, "") for field in FIELDS))
+        return max(0, min_answered - sum(answers.get(field) not in (None, "") for field in self.fields))
 
     def score(self, answers: Mapping[str, Any]) -> dict[str, Any]:
         clean = self.validate(answers)
-        score = odi_score(clean)
+        score = odi_score(clean, self.fields, self.min_sections)
         return {
             "odi_score": score,
             "odi_band": odi_band(score),
@@ -203,3 +218,41 @@ class OdiInstrument:
 
 
 ODI = OdiInstrument()
+
+VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+FEWEST_SECTIONS = 5   # below this an "ODI" is some other instrument
+
+
+def from_protocol(raw: Any, problems: list[str]) -> OdiInstrument:
+    """The ODI a protocol asks, from its optional ``[odi]`` table; problems are appended.
+
+    ``version`` (recorded with every answer), ``sections`` (numbers of version 2.1a's sections,
+    in order; default all ten) and ``min_sections`` (default: all but two). A version that asks
+    fewer sections must be named: answers to it are not answers to 2.1a.
+    """
+    if not isinstance(raw, dict):
+        problems.append("odi: must be a table")
+        return ODI
+    unknown = set(raw) - {"version", "sections", "min_sections"}
+    if unknown:
+        problems.append(f"odi: unknown key(s) {', '.join(sorted(unknown))} (known: version, sections, min_sections)")
+    numbers = raw.get("sections", [section.number for section in SECTIONS])
+    every = {section.number: section for section in SECTIONS}
+    if (not isinstance(numbers, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers)
+            or not set(numbers) <= set(every) or numbers != sorted(set(numbers)) or len(numbers) < FEWEST_SECTIONS):
+        problems.append(f"odi.sections: increasing section numbers from 1 to {len(SECTIONS)}, "
+                        f"at least {FEWEST_SECTIONS}, got {numbers!r}")
+        return ODI
+    version = raw.get("version", ODI.version)
+    if not isinstance(version, str) or not VERSION_PATTERN.match(version):
+        problems.append(f"odi.version: letters, digits, '.', '-' or '_', at most 32, got {version!r}")
+        return ODI
+    if len(numbers) < len(SECTIONS) and version == ODI.version:
+        problems.append(f"odi.version: version {ODI.version} asks all {len(SECTIONS)} sections; "
+                        f"name the version that asks sections {numbers}")
+        return ODI
+    min_sections = raw.get("min_sections", len(numbers) - (len(SECTIONS) - MIN_SECTIONS_FOR_SCORE))
+    if isinstance(min_sections, bool) or not isinstance(min_sections, int) or not 1 <= min_sections <= len(numbers):
+        problems.append(f"odi.min_sections: a whole number from 1 to {len(numbers)}, got {min_sections!r}")
+        return ODI
+    return OdiInstrument(version=version, sections=tuple(every[n] for n in numbers), min_sections=min_sections)

@@ -14,6 +14,7 @@ from datetime import time
 from pathlib import Path
 from typing import Any
 
+from questionnaires import INSTRUMENTS, odi
 from questionnaires.base import Instrument
 from questionnaires.clinical import GUIDANCES, ClinicalSettings, parse_clinical
 
@@ -80,6 +81,8 @@ class Protocol:
     # The VAS line's direction per language ("ltr" or "rtl"); unset: the page's, so "no pain" is
     # at the reading start (right in Arabic). The stored value is always mm from "no pain".
     vas_directions: Mapping[str, str] = field(default_factory=dict)
+    # The instruments as this protocol asks them, by id: its ODI version may ask fewer sections.
+    instruments: Mapping[str, Instrument] = field(default_factory=lambda: dict(INSTRUMENTS))
 
     def vas_direction(self, language: str, page_direction: str) -> str:
         return self.vas_directions.get(language, page_direction)
@@ -202,10 +205,13 @@ def parse_protocol(data: Mapping[str, Any], instruments: Mapping[str, Instrument
     if not isinstance(directions, dict) or any(v not in ("ltr", "rtl") for v in directions.values()):
         problems.append(f"vas.line_direction: a table of language = \"ltr\" or \"rtl\", got {directions!r}")
         directions = {}
+    asked = dict(instruments)
+    if "odi" in data or "odi" in asked:
+        asked["odi"] = odi.from_protocol(data.get("odi", {}), problems)
     if problems:
         raise ProtocolError(source, problems)
     return Protocol(protocol_id, title, version, tuple(arms), tuple(timepoints), reminders, baseline_id, clinical,
-                    dict(directions))
+                    dict(directions), asked)
 
 
 MAX_SHORT_LABEL = 6

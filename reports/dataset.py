@@ -54,13 +54,18 @@ def codebook(protocol: Protocol, identifiable: bool = False) -> list[Variable]:
         Variable("vas", "Pain, visual analogue scale", "decimal", "cm", "0.0-10.0", "vas",
                  "line answer in mm / 10, one decimal; a 0-10 numeric answer (vas_mode nrs) as given"),
     ]
+    odi = protocol.instruments["odi"]
     for section in SECTIONS:
-        variables.append(Variable(section.field, f"ODI section {section.number}: {section.title}", "integer", "",
-                                  "0-5", "odi", "the statement chosen, 0 (least) to 5 (most disability)"))
+        if section in odi.sections:
+            variables.append(Variable(section.field, f"ODI section {section.number}: {section.title}", "integer",
+                                      "", "0-5", "odi", "the statement chosen, 0 (least) to 5 (most disability)"))
+        else:
+            variables.append(Variable(section.field, f"ODI section {section.number}: {section.title}", "integer",
+                                      "", "blank", "odi", f"not asked: ODI version {odi.version} has no such section"))
     variables += [
         Variable("odi_score", "Oswestry Disability Index", "decimal", "%", "0-100", "odi",
-                 "total / (5 x sections answered) x 100, when at least 8 sections are answered; else blank. "
-                 f"{SCORE_DECIMALS} decimals"),
+                 f"total / (5 x sections answered) x 100, when at least {odi.min_sections} of the "
+                 f"{len(odi.sections)} sections are answered; else blank. {SCORE_DECIMALS} decimals"),
         Variable("sat_procedure", "Satisfaction with the procedure", "integer", "", "1-4", "satisfaction",
                  value_labels=satisfaction),
         Variable("sat_results", "Satisfaction with the results", "integer", "", "1-4", "satisfaction",
@@ -71,7 +76,7 @@ def codebook(protocol: Protocol, identifiable: bool = False) -> list[Variable]:
                  "medication", "sum over opioids of strength x doses/day x CDC 2022 conversion factor"),
         Variable("vas_mode", "How the VAS was answered", "string", allowed="line, nrs", instrument="vas",
                  value_labels=(("line", "100 mm line"), ("nrs", "0-10 numeric scale, no JavaScript"))),
-        Variable("odi_answered", "ODI sections answered", "integer", "", "0-10", "odi"),
+        Variable("odi_answered", "ODI sections answered", "integer", "", f"0-{len(odi.sections)}", "odi"),
         Variable("odi_band", "ODI disability band", "string", "", "minimal, moderate, severe, crippled, bed-bound",
                  "odi", "0-20 minimal, 21-40 moderate, 41-60 severe, 61-80 crippled, 81-100 bed-bound"),
         Variable("nsaid_reduction_pct", "Reduction of NSAID use since baseline", "decimal", "%", "<= 100",
@@ -222,8 +227,10 @@ WIDE_INSTRUMENT = {"vas": "vas", "vas_mode": "vas", **{field: "odi" for field in
                    "mme_mg_day": "medication", "nsaid_reduction_pct": "medication"}
 
 
-def wide_variables(timepoint) -> list[str]:
-    return [v for v in WIDE_VARIABLES if WIDE_INSTRUMENT.get(v) in (None, *timepoint.instruments)]
+def wide_variables(protocol: Protocol, timepoint) -> list[str]:
+    """A timepoint's wide variables: its instruments' columns, less ODI sections its version does not ask."""
+    unasked = set(ODI_FIELDS) - set(protocol.instruments["odi"].fields)
+    return [v for v in WIDE_VARIABLES if WIDE_INSTRUMENT.get(v) in (None, *timepoint.instruments) and v not in unasked]
 
 
 PARTICIPANT_COLUMNS = ("study_id", "arm", "punctures", "stratum", "allocation", "participant_status")
@@ -231,13 +238,13 @@ PARTICIPANT_COLUMNS = ("study_id", "arm", "punctures", "stratum", "allocation", 
 
 def wide_columns(protocol: Protocol) -> tuple[str, ...]:
     return (*PARTICIPANT_COLUMNS, *(f"{variable}_{tp.id}" for tp in protocol.timepoints
-                                    for variable in wide_variables(tp)), *clinical_dataset.CLINICAL_COLUMNS)
+                                    for variable in wide_variables(protocol, tp)), *clinical_dataset.CLINICAL_COLUMNS)
 
 
 def wide_rows(db, protocol: Protocol) -> Iterator[dict[str, str]]:
     """One row per participant, e.g. vas_month1, streamed from the long rows."""
     current: dict[str, str] | None = None
-    kept = {tp.id: wide_variables(tp) for tp in protocol.timepoints}
+    kept = {tp.id: wide_variables(protocol, tp) for tp in protocol.timepoints}
     for row in long_rows(db, protocol):
         if current is None or current["study_id"] != row["study_id"]:
             if current is not None:

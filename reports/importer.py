@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from questionnaires import INSTRUMENTS, MEDICATION, ODI, AnswerError
+from questionnaires import AnswerError
 from questionnaires.medication import MAX_ROWS, row_fields
 from questionnaires.odi import FIELDS as ODI_FIELDS
 from questionnaires.protocol import Protocol
@@ -145,16 +145,16 @@ def _check_row(number: int, row: dict[str, str], protocol: Protocol, enrolled_ar
             continue
         if instrument not in timepoint.instruments:
             for column in present:
-                problem(column, f"{INSTRUMENTS[instrument].id} is not given at {timepoint_id}")
+                problem(column, f"{instrument} is not given at {timepoint_id}")
             continue
         checker = {"vas": _vas, "odi": _odi, "satisfaction": _satisfaction, "medication": _medication}[instrument]
-        result = checker(row, problem)
+        result = checker(row, problem, protocol.instruments[instrument])
         if result is not None:
             answers, scores, mode = result
             parsed.answers.append((number, study_id, timepoint_id, instrument, answers, scores, mode))
 
 
-def _vas(row, problem):
+def _vas(row, problem, instrument):
     mode = row.get("vas_mode") or "line"
     text = row["vas"]
     if mode not in ("line", "nrs"):
@@ -165,15 +165,22 @@ def _vas(row, problem):
                        + (" (a whole number for the 0-10 scale)" if mode == "nrs" else ""))
         return None
     value = round(float(text) * 10) if mode == "line" else round(float(text))
-    answers = VAS.validate({"mode": mode, "value": value})
-    return answers, VAS.score(answers), mode
+    answers = instrument.validate({"mode": mode, "value": value})
+    return answers, instrument.score(answers), mode
 
 
-def _odi(row, problem):
+def _odi(row, problem, odi):
     items: dict[str, Any] = {}
     ok = True
     for field_name in ODI_FIELDS:
         text = row.get(field_name, "")
+        if text and field_name not in odi.fields:
+            problem(field_name, f"{text!r} given, but ODI version {odi.version} of this protocol has no section "
+                                f"{field_name.removeprefix('odi_')}: leave it blank")
+            ok = False
+            continue
+        if field_name not in odi.fields:
+            continue
         if text and not (text.isdigit() and 0 <= int(text) <= 5):
             problem(field_name, f"{text!r} is out of range: 0-5, or blank")
             ok = False
@@ -183,14 +190,14 @@ def _odi(row, problem):
     if all(value is None for value in items.values()):
         problem("odi_score", "given without the ODI items it is computed from")
         return None
-    answers = ODI.validate(items)
-    scores = ODI.score(answers)
+    answers = odi.validate(items)
+    scores = odi.score(answers)
     stated = row.get("odi_score", "")
     if stated:
         computed = scores["odi_score"]
         if computed is None:
             problem("odi_score", f"{stated} given, but only {scores['odi_answered']} sections are answered "
-                                 "(at least 8 are needed for a score)")
+                                 f"(at least {odi.min_sections} are needed for a score)")
             return None
         if not DECIMAL.match(stated) or not _agrees(stated, computed):
             problem("odi_score", f"{stated} contradicts the items, which give {computed:.2f}")
@@ -204,20 +211,20 @@ def _agrees(stated: str, computed: float) -> bool:
     return abs(round(computed, places) - float(stated)) < 10 ** -(places + 3)
 
 
-def _satisfaction(row, problem):
+def _satisfaction(row, problem, instrument):
     answers = {"sat_procedure": row.get("sat_procedure", ""), "sat_results": row.get("sat_results", "")}
     try:
-        clean = SATISFACTION.validate(answers)
+        clean = instrument.validate(answers)
     except AnswerError as exc:
         for column in exc.errors:
             value = answers.get(column, "")
             problem(column, f"{value!r} is out of range: 1-4" if value else
                     "both satisfaction items are needed when either is given")
         return None
-    return clean, SATISFACTION.score(clean), "paper"
+    return clean, instrument.score(clean), "paper"
 
 
-def _medication(row, problem):
+def _medication(row, problem, instrument):
     totals = {}
     for column, limit in (("nsaid_mg_day", MAX_NSAID_MG_DAY), ("mme_mg_day", MAX_MME_MG_DAY)):
         text = row.get(column, "")
@@ -233,13 +240,13 @@ def _medication(row, problem):
             form[strength] = row.get(f"med_{n}_strength_mg", "")
             form[doses] = row.get(f"med_{n}_doses_per_day", "")
         try:
-            answers = MEDICATION.validate(form)
+            answers = instrument.validate(form)
         except AnswerError as exc:
             for name, message in exc.errors.items():
                 column = "med_took_any" if name == "took_any" else _med_column(name)
                 problem(column, message)
             return None
-        scores = MEDICATION.score(answers)
+        scores = instrument.score(answers)
         for column, stated in totals.items():
             if stated is not None and abs(stated - scores[column]) > TOTALS_TOLERANCE:
                 problem(column, f"{stated:g} contradicts the medicines listed, which give {scores[column]:g}")
@@ -253,6 +260,3 @@ def _med_column(name: str) -> str:
     kind, n = name.rsplit("_", 1)
     return f"med_{n}_" + {"drug": "drug", "strength": "strength_mg", "doses": "doses_per_day"}[kind]
 
-
-VAS = INSTRUMENTS["vas"]
-SATISFACTION = INSTRUMENTS["satisfaction"]

@@ -5,7 +5,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from questionnaires import INSTRUMENTS
 from questionnaires.protocol import Protocol
 from storage import participants, responses, write
 from storage.audit import record
@@ -38,7 +37,7 @@ def submit(db, protocol: Protocol, *, participant: Mapping[str, Any], timepoint_
     """
     if instrument_id not in instruments_due(protocol, timepoint_id):
         raise ValueError(f"{instrument_id!r} is not given at {timepoint_id!r}")
-    instrument = INSTRUMENTS[instrument_id]
+    instrument = protocol.instruments[instrument_id]
     clean = instrument.validate(answers)
     scores = instrument.score(clean)
     with write(db):

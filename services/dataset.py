@@ -6,7 +6,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from questionnaires import INSTRUMENTS
 from questionnaires.protocol import Protocol
 from reports import export, importer
 from storage import participants, responses, write
@@ -102,7 +101,7 @@ def import_dataset(db, protocol: Protocol, data: bytes, *, actor: str, now: date
                                                   f"answer at {timepoint}: correct it as a new version, not by import"))
                 continue
             responses.insert_first(db, participant_id=ids[study_id], timepoint=timepoint, instrument=instrument,
-                                   instrument_version=INSTRUMENTS[instrument].version, answers=answers, scores=scores,
+                                   instrument_version=protocol.instruments[instrument].version, answers=answers, scores=scores,
                                    input_mode=mode, source="paper", submitted_at=now, recorded_by=actor)
             counts["answers_stored"] += 1
         if conflicts:

@@ -99,7 +99,7 @@ def test_xlsx_has_data_and_codebook_sheets(simulated, runner, tmp_path):
     vas = [row[3] for row in data[1:] if row[3] is not None]
     assert vas and all(isinstance(v, (int, float)) and 0 <= v <= 10 for v in vas)  # numbers, not text
     codebook = {row[0]: row for row in book["codebook"].iter_rows(values_only=True)}
-    assert codebook["odi_score"][3] == "%" and "at least 8 sections" in codebook["odi_score"][7]
+    assert codebook["odi_score"][3] == "%" and "at least 8 of the 10 sections" in codebook["odi_score"][7]
     assert codebook["odi_score"][6] == "baseline, month1, month3, month6"
     book.close()
 

@@ -7,7 +7,6 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from questionnaires import INSTRUMENTS
 from questionnaires.protocol import Protocol, Timepoint
 from scheduler import links as link_text
 from scheduler.dispatch import ACTOR as REMINDER_ACTOR
@@ -99,7 +98,7 @@ class History:
 
     def _answer(self, timepoint: Timepoint, at: datetime) -> None:
         for index, name in enumerate(timepoint.instruments):
-            instrument = INSTRUMENTS[name]
+            instrument = self.protocol.instruments[name]
             clean = instrument.validate(answers_for(name, timepoint.id, self.participant["arm"], self.profile,
                                                     self.rng))
             submitted = at + timedelta(seconds=SECONDS_PER_FORM * index)

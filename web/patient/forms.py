@@ -14,9 +14,10 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 
-from questionnaires import INSTRUMENTS, MEDICATION, N_, ODI, SATISFACTION, VAS, AnswerError
+from questionnaires import MEDICATION, N_, ODI, SATISFACTION, VAS, AnswerError
+from questionnaires.base import Instrument
 from questionnaires.medication import MAX_ROWS, row_fields
-from questionnaires.odi import MIN_SECTIONS_FOR_SCORE
+from questionnaires.odi import SECTIONS as ODI_SECTIONS
 from questionnaires.vas import MODE_LINE, MODE_NRS, NRS_MAX
 
 # Fields a patient never sees: a problem with one of them means the page was tampered with
@@ -29,6 +30,7 @@ class PatientForm(FlaskForm):
         csrf = False
 
     instrument_id: str = ""
+    instrument: Instrument      # as the protocol asks it; set by make_form
     version = HiddenField()
 
     def answers(self) -> dict[str, Any]:
@@ -43,7 +45,7 @@ class PatientForm(FlaskForm):
         A problem the patient could not have caused (a hidden field changed, a value no
         control on the page can send) becomes the general HIDDEN_PROBLEM instead.
         """
-        instrument = INSTRUMENTS[self.instrument_id]
+        instrument = self.instrument
         if self.version.data != instrument.version:
             return None, {HIDDEN_PROBLEM: "stale"}
         try:
@@ -96,21 +98,25 @@ class VasForm(PatientForm):
 
 
 class OdiForm(PatientForm):
+    """Every section of version 2.1a is a field; the protocol's version decides which are asked."""
     instrument_id = ODI.id
-    min_answered = MIN_SECTIONS_FOR_SCORE
+
+    @property
+    def min_answered(self) -> int:
+        return self.instrument.min_sections
 
     def still_needed(self) -> int:
         """Sections still to answer before the form is accepted (0 once enough are)."""
-        return ODI.sections_still_needed(self.answers(), self.min_answered)
+        return self.instrument.sections_still_needed(self.answers(), self.min_answered)
 
     def answers(self) -> dict[str, Any]:
-        return {section.field: self[section.field].data for section in ODI.sections}
+        return {section.field: self[section.field].data for section in self.instrument.sections}
 
     def validate_instrument(self, instrument):
         return instrument.validate(self.answers(), min_answered=self.min_answered)
 
 
-for _section in ODI.sections:
+for _section in ODI_SECTIONS:
     setattr(OdiForm, _section.field, RadioField(
         choices=[SelectChoice(str(score), text) for score, text in enumerate(_section.statements)], validate_choice=False))
 
@@ -154,3 +160,10 @@ for _index in range(1, MAX_ROWS + 1):
 FORMS: dict[str, type[PatientForm]] = {
     form.instrument_id: form for form in (VasForm, OdiForm, SatisfactionForm, MedicationForm)
 }
+
+
+def make_form(instrument: Instrument) -> PatientForm:
+    """The form for an instrument as the protocol asks it, reading the current request."""
+    form = FORMS[instrument.id]()
+    form.instrument = instrument
+    return form

@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 from flask_babel import format_date
 from flask_babel import gettext as _
 
-from questionnaires import INSTRUMENTS, MEDICATION, AnswerError
+from questionnaires import MEDICATION, AnswerError
 from scheduler.links import PATH_PREFIX
 from services import answers as answer_service
 from services import links
@@ -22,7 +22,7 @@ from web.context import now, protocol
 from web.database import get_db
 from web.errors import message_page
 from web.i18n import select_locale, text_direction
-from web.patient.forms import FORMS, HIDDEN_PROBLEM
+from web.patient.forms import HIDDEN_PROBLEM, make_form
 
 bp = Blueprint("patient", __name__, url_prefix=PATH_PREFIX)
 
@@ -69,7 +69,7 @@ def language(token: str):
     if not links.choose_language(get_db(), token, chosen, current_app.config["LANGUAGES"], now()):
         link, page = _open(token)
         return page or message_page(400, _("Something went wrong"), _("Please go back and try again."))
-    instrument = back if back in INSTRUMENTS else None
+    instrument = back if back in protocol().instruments else None
     return redirect(url_for(".form", token=token, instrument=instrument) if instrument
                     else url_for(".start", token=token), 303)
 
@@ -100,7 +100,7 @@ def form(token: str, instrument: str):
     done = answer_service.received(db, link.participant["id"], timepoint)
     context = {
         "token": token,
-        "instrument": INSTRUMENTS[instrument],
+        "instrument": protocol().instruments[instrument],
         "step": steps.index(instrument) + 1,
         "steps": len(steps),
         "previous": steps[steps.index(instrument) - 1] if steps.index(instrument) else None,
@@ -118,9 +118,9 @@ def form(token: str, instrument: str):
         return message_page(400, _("Your answers could not be read"), _(
             "Your phone sent the answers in a form we could not read. Please go back, "
             "reload the page and answer again."))
-    patient_form = FORMS[instrument]()
+    patient_form = make_form(context["instrument"])
     if request.method == "GET":
-        patient_form.version.data = INSTRUMENTS[instrument].version
+        patient_form.version.data = context["instrument"].version
         return render_template(f"patient/{instrument}.html", form=patient_form, problems={}, **context)
 
     clean, problems = patient_form.check()
