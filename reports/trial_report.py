@@ -51,8 +51,12 @@ class Observations:
 
 def gather(db) -> Observations:
     observations = Observations(list(participants.every(db)), clinical=clinical_report.gather(db))
-    for row in responses.newest(db):
-        observations.scores.setdefault((row["participant_id"], row["timepoint"]), {}).update(row["scores"])
+    names = responses.NEWEST_SCORES
+    for participant_id, timepoint, _instrument, *values in responses.newest_scores(db):
+        scores = observations.scores.setdefault((participant_id, timepoint), {})
+        for name, value in zip(names, values):
+            if value is not None:
+                scores[name] = value
     for row in participants.every_timepoint(db):
         observations.windows[(row["participant_id"], row["timepoint"])] = row
     return observations

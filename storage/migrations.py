@@ -260,3 +260,43 @@ def m005_clinician_forms_and_screening(db: sqlite_utils.Database) -> None:
 def m006_link_language(db: sqlite_utils.Database) -> None:
     # The language a patient chose on a link's pages; NULL: the participant's own.
     db.execute("ALTER TABLE link_tokens ADD COLUMN language TEXT")
+
+
+# The scores the report reads, typed, one row per answer: the newest version of each participant's
+# answer to each instrument at each timepoint. A trigger keeps it in step with the append-only
+# responses whatever writes them (a form, the import, a correction), so no path can forget it, and
+# readers get "the newest version" from its key instead of a MAX(version) per row. The columns are
+# declared without a type so a value keeps the type it has in the scores JSON (3 stays an integer).
+NEWEST_SCORES = ("vas_cm", "odi_score", "sat_procedure", "sat_results", "nsaid_mg_day", "mme_mg_day")
+
+
+@MIGRATIONS()
+def m007_newest_answers(db: sqlite_utils.Database) -> None:
+    columns = ", ".join(NEWEST_SCORES)
+    extracted = ", ".join(f"json_extract({{row}}.scores, '$.{name}')" for name in NEWEST_SCORES)
+    updates = ", ".join(f"{name} = excluded.{name}" for name in ("response_id", "version", *NEWEST_SCORES))
+    _statements(db, f"""
+        CREATE TABLE newest_answers (
+            participant_id INTEGER NOT NULL REFERENCES participants(id),
+            timepoint TEXT NOT NULL,
+            instrument TEXT NOT NULL,
+            response_id INTEGER NOT NULL UNIQUE REFERENCES responses(id),
+            version INTEGER NOT NULL,
+            {", ".join(NEWEST_SCORES)},
+            PRIMARY KEY (participant_id, timepoint, instrument)
+        ) WITHOUT ROWID;
+        INSERT INTO newest_answers (participant_id, timepoint, instrument, response_id, version, {columns})
+            SELECT r.participant_id, r.timepoint, r.instrument, r.id, r.version, {extracted.format(row="r")}
+            FROM responses r
+            WHERE r.version = (SELECT MAX(v.version) FROM responses v WHERE v.participant_id = r.participant_id
+                               AND v.timepoint = r.timepoint AND v.instrument = r.instrument)
+        """)
+    # One statement (its body holds semicolons): _statements would split it.
+    db.execute(f"""
+        CREATE TRIGGER responses_newest AFTER INSERT ON responses BEGIN
+            INSERT INTO newest_answers (participant_id, timepoint, instrument, response_id, version, {columns})
+                VALUES (NEW.participant_id, NEW.timepoint, NEW.instrument, NEW.id, NEW.version,
+                        {extracted.format(row="NEW")})
+                ON CONFLICT (participant_id, timepoint, instrument) DO UPDATE SET {updates}
+                WHERE excluded.version > newest_answers.version;
+        END""")

@@ -1,7 +1,9 @@
 """Named queries on answers. Answers are append-only: a correction is a new version.
 
-"The newest version of an answer" is defined once, here (NEWEST_VERSION), and every reader of
-answers (the patient pages, the report, the exports, the import) goes through ``newest``.
+"The newest version of an answer" is defined once: the table newest_answers, which a trigger on
+responses keeps in step (migration m007: a later version replaces an earlier one, never the other
+way round). Every reader of answers (the patient pages, the report, the exports, the import) reads
+through it, and the report reads its typed scores without decoding any JSON.
 """
 from __future__ import annotations
 
@@ -13,10 +15,10 @@ import sqlite_utils
 
 from storage.db import utc_iso
 
-# A row is the newest version of its answer when no later version of the same participant,
-# timepoint and instrument exists (UNIQUE(participant, timepoint, instrument, version) indexes it).
-NEWEST_VERSION = """r.version = (SELECT MAX(v.version) FROM responses v WHERE v.participant_id = r.participant_id
-                                  AND v.timepoint = r.timepoint AND v.instrument = r.instrument)"""
+from storage.migrations import NEWEST_SCORES
+
+# The newest version of each answer: its row in newest_answers (n), joined to the answer (r).
+NEWEST = "newest_answers n JOIN responses r ON r.id = n.response_id"
 
 
 def _decoded(row: dict) -> dict:
@@ -29,24 +31,31 @@ def newest(db: sqlite_utils.Database, *, participant_id: int | None = None,
            timepoint: str | None = None) -> Iterator[dict]:
     """The newest version of each answer, answers and scores decoded, ordered by participant,
     timepoint and instrument; optionally for one participant and one timepoint. Streamed."""
-    where, params = [NEWEST_VERSION], []
+    where, params = ["1"], []
     if participant_id is not None:
-        where.append("r.participant_id = ?")
+        where.append("n.participant_id = ?")
         params.append(participant_id)
     if timepoint is not None:
-        where.append("r.timepoint = ?")
+        where.append("n.timepoint = ?")
         params.append(timepoint)
-    sql = (f"SELECT r.* FROM responses r WHERE {' AND '.join(where)} "
-           "ORDER BY r.participant_id, r.timepoint, r.instrument")
+    sql = (f"SELECT r.* FROM {NEWEST} WHERE {' AND '.join(where)} "
+           "ORDER BY n.participant_id, n.timepoint, n.instrument")
     return (_decoded(row) for row in db.query(sql, params))
 
 
 def newest_by_study_id(db: sqlite_utils.Database) -> Iterator[dict]:
     """Every newest answer with its participant's study_id, ordered by study_id (the order of
     participants.all), timepoint and instrument, so an export can merge the two streams."""
-    sql = (f"SELECT r.*, p.study_id FROM responses r JOIN participants p ON p.id = r.participant_id "
-           f"WHERE {NEWEST_VERSION} ORDER BY p.study_id, r.timepoint, r.instrument")
+    sql = (f"SELECT r.*, p.study_id FROM {NEWEST} JOIN participants p ON p.id = n.participant_id "
+           "ORDER BY p.study_id, n.timepoint, n.instrument")
     return (_decoded(row) for row in db.query(sql))
+
+
+def newest_scores(db: sqlite_utils.Database) -> list[tuple]:
+    """(participant_id, timepoint, instrument, *NEWEST_SCORES) of every newest answer, as plain
+    tuples straight from typed columns: what the report analyses, with no JSON to decode."""
+    return db.conn.execute(f"SELECT participant_id, timepoint, instrument, {', '.join(NEWEST_SCORES)} "
+                           "FROM newest_answers ORDER BY participant_id, timepoint, instrument").fetchall()
 
 
 def latest(db: sqlite_utils.Database, participant_id: int, timepoint: str) -> dict[str, dict]:

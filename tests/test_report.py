@@ -118,6 +118,7 @@ def test_a_timepoint_with_no_answers(app, db_path, clock, trial):
     populate(db_path, app.extensions["protocol"], per_arm=10)
     db = open_db(db_path)
     db.execute("DROP TRIGGER responses_no_delete")  # test setup only: make month6 unanswered
+    db.execute("DELETE FROM newest_answers WHERE timepoint = 'month6'")
     db.execute("DELETE FROM responses WHERE timepoint = 'month6'")
     db.close()
     report = report_for(app, clock)

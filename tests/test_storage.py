@@ -1,6 +1,7 @@
 """The SQLite file: pragmas, idempotent migrations, append-only answers and audit, hashed tokens."""
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -9,7 +10,8 @@ from storage import MIGRATIONS, init_db
 from storage.connection import open_db
 
 ALL_MIGRATIONS = ["m001_initial", "m002_reminders_and_messages", "m003_staff_randomization_contacts",
-                  "m004_settings_and_reply_handling", "m005_clinician_forms_and_screening", "m006_link_language"]
+                  "m004_settings_and_reply_handling", "m005_clinician_forms_and_screening", "m006_link_language",
+                  "m007_newest_answers"]
 
 
 def test_connection_pragmas(fresh_db):
@@ -66,3 +68,43 @@ def test_foreign_keys_are_enforced(fresh_db):
             "INSERT INTO responses (participant_id, timepoint, instrument, instrument_version, version, "
             "answers, scores, input_mode, source, submitted_at, recorded_by) "
             "VALUES (99, 'baseline', 'vas', '1.0', 1, '{}', '{}', 'line', 'web', 'x', 'y')")
+
+
+def _answer(db, participant_id: int, version: int, vas_cm, instrument: str = "vas") -> None:
+    db.execute("INSERT INTO responses (participant_id, timepoint, instrument, instrument_version, version, "
+               "answers, scores, input_mode, source, submitted_at, recorded_by) "
+               "VALUES (?, 'baseline', ?, '1.0', ?, '{}', ?, 'line', 'web', 'x', 'y')",
+               [participant_id, instrument, version, json.dumps({"vas_cm": vas_cm, "vas_mode": "line"})])
+
+
+def test_newest_answers_follows_every_insert_and_only_ever_moves_forward(trial, app):
+    from storage import responses
+    trial.enroll()
+    db = open_db(app.config["DATABASE"])
+    try:
+        (pid,) = db.execute("SELECT id FROM participants").fetchone()
+        _answer(db, pid, 1, 6.5)
+        assert responses.newest_scores(db) == [(pid, "baseline", "vas", 6.5, None, None, None, None, None)]
+        _answer(db, pid, 3, 4)      # a correction: its integer stays an integer
+        _answer(db, pid, 2, 5.0)    # an older version arriving late never replaces a newer one
+        assert responses.newest_scores(db) == [(pid, "baseline", "vas", 4, None, None, None, None, None)]
+        assert [r["version"] for r in responses.newest(db)] == [3]
+        assert db.execute("SELECT COUNT(*) FROM responses").fetchone() == (3,)
+    finally:
+        db.close()
+
+
+def test_the_migration_fills_newest_answers_from_answers_already_stored(tmp_path):
+    db = open_db(tmp_path / "old.sqlite3")
+    try:
+        MIGRATIONS.apply(db, stop_before="m007_newest_answers")     # as the previous release left it
+        db.execute("INSERT INTO participants (study_id, arm, timezone, language, enrolled_at, enrolled_by) "
+                   "VALUES ('P-1', 'A', 'UTC', 'en', 'x', 'y')")
+        for version, vas in ((1, 7.0), (2, 6.0)):
+            _answer(db, 1, version, vas)
+        _answer(db, 1, 1, None, instrument="odi")
+        MIGRATIONS.apply(db)
+        assert db.execute("SELECT instrument, version, vas_cm FROM newest_answers ORDER BY instrument").fetchall() == [
+            ("odi", 1, None), ("vas", 2, 6.0)]
+    finally:
+        db.close()

@@ -10,8 +10,24 @@ import numpy as np
 from scipy import stats
 
 
+# Exact types whose values need no one-by-one check (bool is a subclass of int: not in here).
+_PLAIN_TYPES = frozenset({int, float})
+
+
 def _values(values: Any, name: str) -> np.ndarray:
-    """Validate a one-dimensional sequence of finite real numbers; return float64 array."""
+    """Validate a one-dimensional sequence of finite real numbers; return float64 array.
+
+    A list of plain ints and floats, or a numeric array, is checked at once; anything else is
+    checked item by item, so the message can name the first item that is not a finite number.
+    """
+    if type(values) is list and set(map(type, values)) <= _PLAIN_TYPES:
+        out = np.array(values, dtype=float)
+        if np.isfinite(out).all():
+            return out
+    elif isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype.kind in "iuf":
+        out = values.astype(float)
+        if np.isfinite(out).all():
+            return out
     if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, (Sequence, np.ndarray)):
         raise ValueError(f"{name} must be a list of finite numbers (int or float); "
                          f"got {type(values).__name__}")
@@ -43,6 +59,13 @@ def _tie_term(values: np.ndarray) -> float:
     _, t = np.unique(values, return_counts=True)
     t = t.astype(float)
     return float(np.sum(t ** 3 - t))
+
+
+def _row_tie_terms(matrix: np.ndarray) -> float:
+    """_tie_term summed over the rows of a matrix, at once: an item in a tied group of size t
+    has t equal items in its row (itself included), and a group's t items add t * t^2 - t."""
+    equal = (matrix[:, :, None] == matrix[:, None, :]).sum(axis=2)
+    return float(np.sum(equal * equal - 1))
 
 
 def _u_statistics(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:

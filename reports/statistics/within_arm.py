@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from itertools import chain
 import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from reports.statistics._shared import _float, _tie_term, _values
+from reports.statistics._shared import _PLAIN_TYPES, _float, _row_tie_terms, _tie_term, _values
 
 
 def friedman(rows: Sequence[Sequence[float]]) -> dict[str, Any]:
@@ -48,10 +49,12 @@ def friedman(rows: Sequence[Sequence[float]]) -> dict[str, Any]:
     if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, (Sequence, np.ndarray)):
         raise ValueError("rows must be a list of rows, one per subject, each a list of "
                          "k finite numbers (one per timepoint)")
-    data = [_values(row, f"rows[{i}]") for i, row in enumerate(rows)]
+    data = _matrix(rows)
+    if data is None:
+        data = [_values(row, f"rows[{i}]") for i, row in enumerate(rows)]
     n = len(data)
     k = len(data[0]) if n else 0
-    if any(len(row) != k for row in data):
+    if not isinstance(data, np.ndarray) and any(len(row) != k for row in data):
         raise ValueError("every row must have the same number of values (one per timepoint); "
                          "pass complete cases only")
     result: dict[str, Any] = {"n": n, "k": k, "statistic": None, "df": None, "p": None,
@@ -68,7 +71,7 @@ def friedman(rows: Sequence[Sequence[float]]) -> dict[str, Any]:
     if k < 2:
         result["note"] = "not computed: fewer than 2 timepoints"
         return result
-    ties = sum(_tie_term(row) for row in matrix)
+    ties = _row_tie_terms(matrix) if k <= MAX_K_AT_ONCE else sum(_tie_term(row) for row in matrix)
     denominator = 1.0 - ties / (n * k * (k * k - 1))
     if denominator <= 0:
         result["note"] = "not computed: every subject gave the same value at every timepoint"
@@ -81,6 +84,22 @@ def friedman(rows: Sequence[Sequence[float]]) -> dict[str, Any]:
         p = stats.chi2.sf(statistic, k - 1)
     result.update(statistic=_float(statistic), df=k - 1, p=_float(p))
     return result
+
+
+MAX_K_AT_ONCE = 16   # the tie terms of every row at once take n x k x k booleans
+
+
+def _matrix(rows: Any) -> np.ndarray | None:
+    """Rows of plain numbers, all as long, as a matrix at once; None when any row needs the
+    one-by-one check (a wrong type, a missing or infinite value, rows of different lengths)."""
+    if type(rows) is not list or not rows or len(set(map(len, rows))) != 1:
+        return None
+    if not all(type(row) is list for row in rows):
+        return None
+    if not set(map(type, chain.from_iterable(rows))) <= _PLAIN_TYPES:
+        return None
+    matrix = np.array(rows, dtype=float)
+    return matrix if np.isfinite(matrix).all() else None
 
 
 def friedman_pairwise(mean_ranks: Sequence[float], n: int,
