@@ -8,9 +8,9 @@ from reports.clinical_report, analysed here with the same statistics, by allocat
 """
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from questionnaires.protocol import Protocol
@@ -18,7 +18,7 @@ from questionnaires.satisfaction import LEVEL_LABELS
 from reports import clinical_report
 from reports import statistics as st
 from reports.derived import nsaid_reduction
-from storage import participants, responses
+from reports.observations import Observations, gather
 from storage.db import parse_utc, utc_iso
 
 
@@ -27,63 +27,34 @@ class Continuous:
     id: str
     label: str
     instrument: str
-    value: Callable[[dict], float | None]
+    score: str            # its column in Observations.scores
     unit: str
 
 
 CONTINUOUS = (
-    Continuous("vas", "VAS", "vas", lambda s: s.get("vas_cm"), "cm"),
-    Continuous("odi", "ODI", "odi", lambda s: s.get("odi_score"), "%"),
+    Continuous("vas", "VAS", "vas", "vas_cm", "cm"),
+    Continuous("odi", "ODI", "odi", "odi_score", "%"),
 )
 REPEATED = ("vas", "odi")
 SATISFACTION = (("sat_procedure", "Satisfaction with the procedure"), ("sat_results", "Satisfaction with results"))
-
-
-@dataclass
-class Observations:
-    """Scores by (participant id, timepoint), merged across instruments, plus who is who."""
-
-    participants: list[dict]
-    scores: dict[tuple[int, str], dict] = field(default_factory=dict)
-    windows: dict[tuple[int, str], dict] = field(default_factory=dict)
-    clinical: clinical_report.ClinicalData = field(default_factory=clinical_report.ClinicalData)
-
-
-def gather(db) -> Observations:
-    observations = Observations(list(participants.every(db)), clinical=clinical_report.gather(db))
-    names = responses.NEWEST_SCORES
-    for participant_id, timepoint, _instrument, *values in responses.newest_scores(db):
-        scores = observations.scores.setdefault((participant_id, timepoint), {})
-        for name, value in zip(names, values):
-            if value is not None:
-                scores[name] = value
-    for row in participants.every_timepoint(db):
-        observations.windows[(row["participant_id"], row["timepoint"])] = row
-    return observations
 
 
 def _timepoints_with(protocol: Protocol, instrument: str) -> list:
     return [tp for tp in protocol.timepoints if instrument in tp.instruments]
 
 
-def _values(obs: Observations, arm: str, timepoint: str, value: Callable[[dict], float | None]) -> list[float]:
+def _nsaid_reduction(obs: Observations, protocol: Protocol, timepoint: str, arm: str) -> list[float]:
+    """Per participant of an arm: (baseline - follow-up) / baseline x 100 of diclofenac-equivalent
+    mg/day, where there is one (reports.derived.nsaid_reduction says when)."""
+    mine = obs.arms == arm
+    base = obs.column("nsaid_mg_day", protocol.baseline.id)[mine].tolist()
+    now = obs.column("nsaid_mg_day", timepoint)[mine].tolist()
     found = []
-    for person in obs.participants:
-        if person["arm"] != arm:
-            continue
-        scores = obs.scores.get((person["id"], timepoint))
-        if scores is not None and (v := value(scores)) is not None:
-            found.append(float(v))
+    for b, n in zip(base, now):
+        value = nsaid_reduction(protocol, timepoint, None if math.isnan(b) else b, None if math.isnan(n) else n)
+        if value is not None:
+            found.append(value)
     return found
-
-
-def _nsaid_reduction(obs: Observations, protocol: Protocol, timepoint: str) -> Callable[[int], float | None]:
-    """Per participant: (baseline - follow-up) / baseline x 100 of diclofenac-equivalent mg/day."""
-    def value_for(person_id: int) -> float | None:
-        base = obs.scores.get((person_id, protocol.baseline.id), {}).get("nsaid_mg_day")
-        now = obs.scores.get((person_id, timepoint), {}).get("nsaid_mg_day")
-        return nsaid_reduction(protocol, timepoint, base, now)
-    return value_for
 
 
 def compare_arms(a: list[float], b: list[float], test: str | None = None) -> dict:
@@ -116,16 +87,15 @@ def analyse(obs: Observations, protocol: Protocol, now: datetime) -> dict:
 
     for variable in CONTINUOUS:
         for tp in _timepoints_with(protocol, variable.instrument):
-            a = _values(obs, arm_a, tp.id, variable.value)
-            b = _values(obs, arm_b, tp.id, variable.value)
+            a = obs.values(variable.score, arm_a, tp.id)
+            b = obs.values(variable.score, arm_b, tp.id)
             report["continuous"].append({"variable": variable.id, "label": variable.label, "unit": variable.unit,
                                          "timepoint": tp.id, "timepoint_label": tp.label, **compare_arms(a, b)})
     for tp in _timepoints_with(protocol, "medication"):
         if tp.id == protocol.baseline.id:
             continue
-        reduction = _nsaid_reduction(obs, protocol, tp.id)
-        a = [v for p in obs.participants if p["arm"] == arm_a and (v := reduction(p["id"])) is not None]
-        b = [v for p in obs.participants if p["arm"] == arm_b and (v := reduction(p["id"])) is not None]
+        a = _nsaid_reduction(obs, protocol, tp.id, arm_a)
+        b = _nsaid_reduction(obs, protocol, tp.id, arm_b)
         report["continuous"].append({"variable": "nsaid_reduction", "label": "Reduction of NSAIDs", "unit": "%",
                                      "timepoint": tp.id, "timepoint_label": tp.label, **compare_arms(a, b)})
     clinical = clinical_report.summarise(obs.clinical, obs.participants, protocol)
@@ -138,13 +108,7 @@ def analyse(obs: Observations, protocol: Protocol, now: datetime) -> dict:
         variable = next(v for v in CONTINUOUS if v.id == variable_id)
         tps = _timepoints_with(protocol, variable.instrument)
         for arm in (arm_a, arm_b):
-            rows = []
-            for person in obs.participants:
-                if person["arm"] != arm:
-                    continue
-                row = [variable.value(obs.scores.get((person["id"], tp.id), {})) for tp in tps]
-                if all(v is not None for v in row):
-                    rows.append([float(v) for v in row])
+            rows = obs.complete_rows(variable.score, arm, [tp.id for tp in tps])
             result = st.friedman(rows) if len(tps) >= 2 else {"n": len(rows), "statistic": None, "df": None,
                                                                "p": None, "mean_ranks": [], "note": "fewer than 2 timepoints"}
             pairwise = (st.friedman_pairwise(result["mean_ranks"], result["n"], [tp.id for tp in tps])
@@ -155,17 +119,15 @@ def analyse(obs: Observations, protocol: Protocol, now: datetime) -> dict:
     for field_id, label in SATISFACTION:
         for tp in _timepoints_with(protocol, "satisfaction"):
             counts = {arm: {str(level): 0 for level in LEVEL_LABELS} for arm in (arm_a, arm_b)}
-            for person in obs.participants:
-                value = obs.scores.get((person["id"], tp.id), {}).get(field_id)
-                if value is not None and person["arm"] in counts:
-                    counts[person["arm"]][str(value)] += 1
+            for arm in counts:
+                for value in obs.values(field_id, arm, tp.id):
+                    counts[arm][str(int(value))] += 1
             report["categorical"].append(_categorical(field_id, label, tp, counts, {str(k): v for k, v in LEVEL_LABELS.items()}))
     for tp in _timepoints_with(protocol, "medication"):
         counts: dict[str, dict[str, int]] = {arm_a: defaultdict(int), arm_b: defaultdict(int)}
-        for person in obs.participants:
-            value = obs.scores.get((person["id"], tp.id), {}).get("mme_mg_day")
-            if value is not None and person["arm"] in counts:
-                counts[person["arm"]][_mme_level(value)] += 1
+        for arm in counts:
+            for value in obs.values("mme_mg_day", arm, tp.id):
+                counts[arm][_mme_level(value)] += 1
         levels = sorted(set(counts[arm_a]) | set(counts[arm_b]), key=float)
         counts = {arm: {level: counts[arm].get(level, 0) for level in levels} for arm in counts}
         report["categorical"].append(_categorical("mme", "Morphine equivalent", tp, counts,
@@ -199,21 +161,21 @@ def consort(obs: Observations, protocol: Protocol, now: datetime) -> dict:
         table["enrolled"][arm.code] = sum(p["arm"] == arm.code for p in obs.participants)
     for tp in protocol.timepoints:
         row = {"timepoint": tp.id, "label": tp.label}
+        answered = obs.answered[:, obs.timepoints.index(tp.id)].tolist()
         for arm in protocol.arms:
             counts = {"completed": 0, "missed": 0, "withdrawn": 0, "pending": 0, "no_schedule": 0}
-            for person in obs.participants:
+            for index, person in enumerate(obs.participants):
                 if person["arm"] != arm.code:
                     continue
                 window = obs.windows.get((person["id"], tp.id))
-                answered = (person["id"], tp.id) in obs.scores
                 # Completed online (every form in), or on paper (imported: answers, no schedule).
-                if (window and window["completed_at"]) or (window is None and answered):
+                if (window and window[0]) or (window is None and answered[index]):
                     counts["completed"] += 1
                 elif window is None:
                     counts["no_schedule"] += 1
-                elif person["withdrawn_at"] and person["withdrawn_at"] < window["closes_at"]:
+                elif person["withdrawn_at"] and person["withdrawn_at"] < window[1]:
                     counts["withdrawn"] += 1
-                elif now >= parse_utc(window["closes_at"]):
+                elif now >= parse_utc(window[1]):
                     counts["missed"] += 1
                 else:
                     counts["pending"] += 1
@@ -225,11 +187,11 @@ def consort(obs: Observations, protocol: Protocol, now: datetime) -> dict:
 def figure_series(obs: Observations, protocol: Protocol) -> dict[str, list[tuple[str, list[list[float]]]]]:
     """Per figure variable: (timepoint label, [arm A values, arm B values]) in protocol order."""
     arm_a, arm_b = protocol.arms[0].code, protocol.arms[1].code
-    return {variable.id: [(tp.label, [_values(obs, arm_a, tp.id, variable.value), _values(obs, arm_b, tp.id, variable.value)])
+    return {variable.id: [(tp.label, [obs.values(variable.score, arm_a, tp.id), obs.values(variable.score, arm_b, tp.id)])
                           for tp in _timepoints_with(protocol, variable.instrument)]
             for variable in CONTINUOUS}
 
 
 def build(db, protocol: Protocol, now: datetime) -> tuple[dict, Observations]:
-    observations = gather(db)
+    observations = gather(db, protocol)
     return analyse(observations, protocol, now), observations

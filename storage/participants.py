@@ -104,3 +104,9 @@ def every_timepoint(db: sqlite_utils.Database) -> Iterator[dict]:
     """Every scheduled timepoint, with its participant's study_id, ordered by study_id and opening."""
     return db.query("SELECT t.*, p.study_id FROM timepoints t JOIN participants p ON p.id = t.participant_id "
                     "ORDER BY p.study_id, t.opens_at, t.id")
+
+
+def windows(db: sqlite_utils.Database) -> list[tuple]:
+    """(participant_id, timepoint, completed_at, closes_at) of every scheduled timepoint: what the
+    report's CONSORT counts need, as plain tuples."""
+    return db.conn.execute("SELECT participant_id, timepoint, completed_at, closes_at FROM timepoints").fetchall()

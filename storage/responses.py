@@ -52,10 +52,10 @@ def newest_by_study_id(db: sqlite_utils.Database) -> Iterator[dict]:
 
 
 def newest_scores(db: sqlite_utils.Database) -> list[tuple]:
-    """(participant_id, timepoint, instrument, *NEWEST_SCORES) of every newest answer, as plain
+    """(participant_id, timepoint, instrument, *NEWEST_SCORES) of every newest answer, unordered, as plain
     tuples straight from typed columns: what the report analyses, with no JSON to decode."""
     return db.conn.execute(f"SELECT participant_id, timepoint, instrument, {', '.join(NEWEST_SCORES)} "
-                           "FROM newest_answers ORDER BY participant_id, timepoint, instrument").fetchall()
+                           "FROM newest_answers").fetchall()
 
 
 def latest(db: sqlite_utils.Database, participant_id: int, timepoint: str) -> dict[str, dict]:
