@@ -42,6 +42,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         PROTOCOL=str(DEFAULT_PROTOCOL_PATH),
         BASE_URL="http://127.0.0.1:5000",
         LANGUAGES=["en"],
+        # Staff pages, their sign-in and the report read in this one language, whatever the
+        # browser or a participant's language (FLASK_STAFF_LANGUAGE; it needs a catalogue too).
+        STAFF_LANGUAGE="en",
         # The site's own: new participants' time zone, and the country of a phone number written
         # without its +country code (ISO 3166 alpha-2, e.g. EG). The demo uses Africa/Cairo and EG.
         DEFAULT_TIMEZONE="UTC",

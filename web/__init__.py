@@ -7,6 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from web import cli, compression, database, errors, i18n, labels, security
 from web.auth import bp as auth_bp
+from web.auth.access import form_expired
 from web.patient import bp as patient_bp
 from web.staff import bp as staff_bp
 from web.webhooks import bp as webhooks_bp
@@ -30,9 +31,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     csrf.exempt(patient_bp)
     csrf.exempt(webhooks_bp)
-    app.register_error_handler(CSRFError, lambda error: errors.message_page(
-        400, "This form has expired", "The form was open too long, or did not come from this site, so "
-                                      "nothing was changed. Please go back, reload the page and try again."))
+    app.register_error_handler(CSRFError, form_expired)
     if app.config.get("BEHIND_PROXY"):
         # Trust one proxy's X-Forwarded-* so request.url is the URL Twilio signed.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)

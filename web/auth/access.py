@@ -5,6 +5,7 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import current_app, g, redirect, request, session, url_for
+from flask_babel import gettext as _
 
 from storage import users
 from storage.db import parse_utc, utc_iso
@@ -42,6 +43,14 @@ def current_user() -> dict | None:
     return user
 
 
+def form_expired(_error):
+    """A form without a valid CSRF token. Only staff forms carry one (patient forms and Twilio's
+    webhooks are exempt), so this is a staff page."""
+    return message_page(400, _("This form has expired"), _(
+        "The form was open too long, or did not come from this site, so nothing was changed. "
+        "Please go back, reload the page and try again."))
+
+
 def requires(roles: tuple[str, ...]):
     def decorator(view):
         @wraps(view)
@@ -50,7 +59,7 @@ def requires(roles: tuple[str, ...]):
             if user is None:
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
             if user["role"] not in roles:
-                return message_page(403, "Not allowed", "Your role does not give access to this page.")
+                return message_page(403, _("Not allowed"), _("Your role does not give access to this page."))
             return view(*args, **kwargs)
         return wrapped
     return decorator

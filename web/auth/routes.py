@@ -4,10 +4,12 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
+from questionnaires import N_
 from services import accounts
 from storage.db import utc_iso
 from web.auth.access import current_user
@@ -16,11 +18,13 @@ from web.database import get_db
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 
-WRONG = "Email or password is incorrect."
-LIMITED = "Too many attempts. Please wait 15 minutes and try again."
+# Marked here, translated when shown (in the staff language).
+WRONG = N_("Email or password is incorrect.")
+LIMITED = N_("Too many attempts. Please wait 15 minutes and try again.")
 
 
 class LoginForm(FlaskForm):
+    # The page labels these fields itself (templates/staff/login.html).
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
 
@@ -28,7 +32,8 @@ class LoginForm(FlaskForm):
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
-    notice = "You were signed out after a period without activity." if session.pop("signed_out_idle", None) else None
+    idle = session.pop("signed_out_idle", None)
+    notice = _("You were signed out after a period without activity.") if idle else None
     error = None
     if form.validate_on_submit():
         outcome = accounts.authenticate(get_db(), email=form.email.data, password=form.password.data,
@@ -43,7 +48,7 @@ def login():
     elif request.method == "POST":
         error = WRONG
     status = 401 if error else 200
-    return render_template("staff/login.html", form=form, error=error, notice=notice), status
+    return render_template("staff/login.html", form=form, error=_(error) if error else None, notice=notice), status
 
 
 def _safe_next(target: str | None) -> str:

@@ -6,7 +6,9 @@ import json
 from datetime import date, datetime, time, timedelta
 
 from flask import render_template, request
+from flask_babel import gettext as _
 
+from questionnaires import N_
 from storage.audit import ACTIONS
 from storage.audit import search as audit_search
 from web.auth.access import AUDIT, requires
@@ -16,7 +18,7 @@ from web.staff import forms
 from web.staff.blueprint import bp, local_time, site_zone
 
 PAGE_SIZE = 50
-DATE_MESSAGE = "Write the date as year-month-day, e.g. 2026-03-02."
+DATE_MESSAGE = N_("Write the date as year-month-day, e.g. 2026-03-02.")
 
 
 def _day(text: str, field: str, errors: dict[str, str]) -> date | None:
@@ -25,7 +27,7 @@ def _day(text: str, field: str, errors: dict[str, str]) -> date | None:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        errors[field] = DATE_MESSAGE
+        errors[field] = _(DATE_MESSAGE)
         return None
 
 
@@ -37,7 +39,7 @@ CODE_FIELDS = {"kind", "outcome", "allocation", "status", "role", "source", "for
 
 def _shown(key: str, value) -> str:
     if value is None:
-        return "(none)"
+        return _("(none)")
     if key == "timepoint":
         return timepoint(value)
     if key == "language":
@@ -47,7 +49,7 @@ def _shown(key: str, value) -> str:
     if key.endswith("_at") and isinstance(value, str):
         return local_time(value)
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, (dict, list)):
         return json.dumps(value, sort_keys=True)
     return str(value)
@@ -58,7 +60,7 @@ def diff(before: str | None, after: str | None) -> list[dict]:
     old = json.loads(before) if before else {}
     new = json.loads(after) if after else {}
     if not isinstance(old, dict) or not isinstance(new, dict):
-        return [{"field": "value", "before": _shown("", old or None), "after": _shown("", new or None)}]
+        return [{"field": _("value"), "before": _shown("", old or None), "after": _shown("", new or None)}]
     changes = []
     for key in sorted(set(old) | set(new)):
         if key not in old and new[key] is None:
@@ -77,11 +79,11 @@ def diff(before: str | None, after: str | None) -> list[dict]:
 @requires(AUDIT)
 def audit():
     form = forms.AuditFilterForm(request.args)
-    form.action.choices = [forms.SelectChoice("", "(any)")] + [
+    form.action.choices = [forms.SelectChoice("", _("(any)"))] + [
         forms.SelectChoice(code, label) for code, label in sorted(ACTIONS.items(), key=lambda item: item[1])]
     errors: dict[str, str] = {}
     if request.args.get("action") and request.args["action"] not in ACTIONS:
-        errors["action"] = "Choose an action from the list."
+        errors["action"] = _("Choose an action from the list.")
     since = _day(request.args.get("since", ""), "since", errors)
     until = _day(request.args.get("until", ""), "until", errors)
     try:

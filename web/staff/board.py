@@ -9,6 +9,7 @@ from services.crf import serious_unacknowledged
 from web.auth.access import FOLLOW_UP, current_user, requires
 from web.context import now, protocol
 from web.database import get_db
+from web.labels import words
 from web.staff.blueprint import bp
 from web.staff.clinical import ACKNOWLEDGE
 
@@ -21,6 +22,7 @@ def dashboard():
         abort(404)
     rows = board.build(get_db(), protocol(), now())
     return render_template("staff/dashboard.html", rows=board.apply_filter(rows, chosen), total=len(rows),
-                           completion=board.completion(rows, protocol()), filters=board.FILTERS, chosen=chosen,
+                           completion=board.completion(rows, protocol()), chosen=chosen,
+                           filters={key: words(key) for key in board.FILTERS},   # in the staff language
                            protocol=protocol(), serious=serious_unacknowledged(get_db()),
                            may_acknowledge=current_user()["role"] in ACKNOWLEDGE)

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from wtforms.fields.choices import SelectFieldBase
 
+from questionnaires import N_
 from questionnaires.base import AnswerError
 from questionnaires.crf import BASELINE_FORM, EVENT_FORM, PROCEDURE_FORM
 from reports.derived import procedure_for
@@ -38,8 +40,17 @@ from web.staff.clinical_forms import (
 
 # Who acknowledges a serious adverse event: the investigators (and admins), as for enrollment.
 ACKNOWLEDGE = ENROLL
-STALE = ("{by} saved version {version} of this record after this page was opened, so nothing was stored. "
-         "The record now reads as shown; correct it again if it still needs it.")
+STALE = N_("%(by)s saved version %(version)s of this record after this page was opened, so nothing was stored. "
+           "The record now reads as shown; correct it again if it still needs it.")
+# What a save says, per record: (nothing changed, corrected, saved). Whole sentences, for translators.
+SAVED = {
+    BASELINE_FORM: (N_("Nothing changed: the baseline record already had these values."),
+                    N_("Baseline record corrected: version %(version)s."), N_("Baseline record saved.")),
+    PROCEDURE_FORM: (N_("Nothing changed: the procedure record already had these values."),
+                     N_("Procedure record corrected: version %(version)s."), N_("Procedure record saved.")),
+    EVENT_FORM: (N_("Nothing changed: the adverse event already had these values."),
+                 N_("Adverse event corrected: version %(version)s."), N_("Adverse event saved.")),
+}
 
 
 def _participant_or_404(study_id: str) -> dict:
@@ -78,26 +89,26 @@ def _history(form: ClinicalForm, versions: list[dict]) -> list[dict]:
     """Every version, newest first, with what it changed from the one before."""
     fields = {field.name: field for field in form if field.name not in NOT_ANSWERS}
     history, before = [], None
+    unrecorded = _("not recorded")
     for row in versions:
         data = row["data"]
         changes = [] if before is None else [
-            (words(name), _text(field, before.get(name)) if before.get(name) is not None else "not recorded",
-             _text(field, data.get(name)) if data.get(name) is not None else "not recorded")
+            (words(name), _text(field, before.get(name)) if before.get(name) is not None else unrecorded,
+             _text(field, data.get(name)) if data.get(name) is not None else unrecorded)
             for name, field in fields.items() if before.get(name) != data.get(name)]
         if before is not None and data.get("acknowledged_by") and not before.get("acknowledged_by"):
-            changes.append((words("acknowledged_by"), "nobody", data["acknowledged_by"]))
+            changes.append((words("acknowledged_by"), _("nobody"), data["acknowledged_by"]))
         history.append({**row, "changes": changes})
         before = data
     return history[::-1]
 
 
-def _form_page(participant: dict, name: str, form_class: type[ClinicalForm], kind: str, item: int | None,
+def _form_page(participant: dict, form_class: type[ClinicalForm], kind: str, item: int | None,
                save: Callable[..., dict], done: Callable[[dict], str], render: Callable[..., str],
                defaults: dict | None = None):
     """GET: the form, for a new record (``defaults`` filled in) or to correct the current one.
-    ``name``: the record's name in messages ("procedure record").
-    POST: ``save(answers, edit=, reason=)``, then back to ``done(saved)`` with a flash; bad input
-    gives the page again with the errors, 400."""
+    POST: ``save(answers, edit=, reason=)``, then back to ``done(saved)`` with a flash (the
+    record's sentence in SAVED); bad input gives the page again with the errors, 400."""
     db = get_db()
     record = crf.current(db, participant["id"], kind, item) if item is not None else None
     current = record["version"] if record else 0
@@ -108,9 +119,9 @@ def _form_page(participant: dict, name: str, form_class: type[ClinicalForm], kin
         if not form.validate_on_submit():
             errors = {field: "; ".join(messages) for field, messages in form.errors.items()}
         elif opened is None:
-            errors = {"form": "The form could not be read, so nothing was stored. Please open the page again."}
+            errors = {"form": _("The form could not be read, so nothing was stored. Please open the page again.")}
         elif record and opened and opened != current:
-            errors = {"form": STALE.format(by=record["recorded_by"], version=current)}
+            errors = {"form": _(STALE, by=record["recorded_by"], version=current)}
         else:
             try:
                 saved = save(form.answers(), edit=opened > 0, reason=form.reason.data,
@@ -118,12 +129,13 @@ def _form_page(participant: dict, name: str, form_class: type[ClinicalForm], kin
             except AnswerError as exc:
                 errors = _worded(form, exc.errors)
             else:
+                unchanged, corrected, first = SAVED[kind]
                 if opened and saved["version"] == opened:
-                    flash(f"Nothing changed: the {name} already had these values.", "success")
+                    flash(_(unchanged), "success")
                 elif opened:
-                    flash(f"{name.capitalize()} corrected: version {saved['version']}.", "success")
+                    flash(_(corrected, version=saved["version"]), "success")
                 else:
-                    flash(f"{name.capitalize()} saved.", "success")
+                    flash(_(first), "success")
                 return redirect(done(saved), 303)
         form.version.data = str(current)   # the next save corrects the record as it now is
     else:
@@ -150,7 +162,7 @@ def baseline(study_id: str):
 
     def render(**context):
         return render_template("staff/crf_baseline.html", vas=vas, **context)
-    return _form_page(participant, "baseline record", BaselineForm, BASELINE_FORM, 0, save, _here, render)
+    return _form_page(participant, BaselineForm, BASELINE_FORM, 0, save, _here, render)
 
 
 @bp.route("/participants/<study_id>/procedure", methods=["GET", "POST"])
@@ -176,7 +188,7 @@ def procedure(study_id: str):
         derived = _derived(participant, arm, record["data"]) if record else None
         return render_template("staff/crf_procedure.html", derived=derived, settings=settings,
                                stratum=participant["stratum"], enrolled_on=enrolled_on, today=today, **context)
-    return _form_page(participant, "procedure record", ProcedureForm, PROCEDURE_FORM, 0, save, _here, render, defaults)
+    return _form_page(participant, ProcedureForm, PROCEDURE_FORM, 0, save, _here, render, defaults)
 
 
 def _derived(participant: dict, arm, data: dict) -> dict:
@@ -184,11 +196,13 @@ def _derived(participant: dict, arm, data: dict) -> dict:
     settings = protocol().clinical
     derived = procedure_for(protocol(), participant, data)
     sentences = {
-        "guidance": lambda: f"Guided by {words(data['guidance'])}, not as allocated (arm {arm.code}: {arm.label})",
-        "stratum": lambda: (f"{data['punctures']} puncture points, outside the randomization stratum "
-                            f"({participant['stratum']})"),
-        "methylprednisolone": lambda: (f"Methylprednisolone {as_input(data['methylprednisolone_mg'])} mg, "
-                                       f"over the protocol's {settings.methylprednisolone_max_mg:g} mg"),
+        "guidance": lambda: _("Guided by %(guidance)s, not as allocated (arm %(arm)s: %(label)s)",
+                              guidance=words(data["guidance"]), arm=arm.code, label=arm.label),
+        "stratum": lambda: _("%(punctures)s puncture points, outside the randomization stratum (%(stratum)s)",
+                             punctures=data["punctures"], stratum=participant["stratum"]),
+        "methylprednisolone": lambda: _("Methylprednisolone %(mg)s mg, over the protocol's %(max)s mg",
+                                        mg=as_input(data["methylprednisolone_mg"]),
+                                        max=f"{settings.methylprednisolone_max_mg:g}"),
     }
     msv, per_puncture = derived["effective_dose_msv"], derived["min_per_puncture"]   # None: not recorded on paper
     return {"min_per_puncture": f"{per_puncture:.1f} min" if per_puncture is not None else None,
@@ -207,7 +221,7 @@ def _event_page(participant: dict, item: int | None):
     def render(**context):
         return render_template("staff/crf_event.html", item=item, acknowledge=ActionForm(),
                                may_acknowledge=current_user()["role"] in ACKNOWLEDGE, **context)
-    return _form_page(participant, "adverse event", EventForm, EVENT_FORM, item, save, done, render)
+    return _form_page(participant, EventForm, EVENT_FORM, item, save, done, render)
 
 
 @bp.route("/participants/<study_id>/events/new", methods=["GET", "POST"])
@@ -234,8 +248,9 @@ def acknowledge_event(study_id: str, item: int):
         changed = records.acknowledge_event(get_db(), study_id, item, actor=actor(), now=now())
     except AnswerError:
         abort(404)
-    flash(f"{study_id}'s adverse event {item} acknowledged." if changed
-          else f"{study_id}'s adverse event {item} was already acknowledged.", "success")
+    flash(_("%(study_id)s's adverse event %(item)s acknowledged.", study_id=study_id, item=item) if changed
+          else _("%(study_id)s's adverse event %(item)s was already acknowledged.", study_id=study_id, item=item),
+          "success")
     back = request.form.get("back", "")
     # Back to the page it was acknowledged on (the board or the event); never to another site.
     if back.startswith("/staff/") and "//" not in back:

@@ -4,11 +4,15 @@ words, with a CSRF token, the version the form was opened on and, for a correcti
 There are no rules here: every value goes as typed to the pure validators, which name each bad
 field. Numbers and dates are text inputs (a phone's own number and date widgets reformat what is
 typed; staff write ISO dates and decimal points, which the validators read).
+
+Labels are lazy (``_`` is ``lazy_gettext`` here, and web.labels' words are lazy too): made at
+import, read in the staff language.
 """
 from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -16,10 +20,11 @@ from wtforms.fields.choices import SelectChoice
 from questionnaires.clinical import GUIDANCES
 from questionnaires.crf import EVENT_TYPES, LATERALITY, OUTCOMES, RELATEDNESS, SEXES, SIDES, YES_NO
 from web.labels import GRADES, words
+from web.staff.forms import DATE_PLACEHOLDER
 
 NUMBER = {"inputmode": "decimal", "autocomplete": "off"}
 WHOLE = {"inputmode": "numeric", "autocomplete": "off"}
-DATE = {"placeholder": "YYYY-MM-DD", "inputmode": "numeric", "autocomplete": "off"}
+DATE = {"placeholder": DATE_PLACEHOLDER, "inputmode": "numeric", "autocomplete": "off"}
 NOT_ANSWERS = ("csrf_token", "version", "reason")
 
 
@@ -38,7 +43,7 @@ def _radio(name: str, levels, label: str | None = None) -> RadioField:
 def _select(name: str, levels, label: str | None = None, *, choose: bool = False) -> SelectField:
     """A list of levels; ``choose``: it starts on an empty "Choose" (the answer is required and
     has no sensible default)."""
-    first = [SelectChoice("", "Choose")] if choose else []
+    first = [SelectChoice("", _("Choose"))] if choose else []
     return SelectField(label or words(name), choices=first + _levels(levels), validate_choice=False)
 
 
@@ -52,7 +57,7 @@ class ClinicalForm(FlaskForm):
     # The version the form was opened on (0: a new record). A correction saved against an older
     # version than the newest would silently undo someone else's.
     version = HiddenField(default="0")
-    reason = TextAreaField("Reason for the change", render_kw={"rows": 2})
+    reason = TextAreaField(_("Reason for the change"), render_kw={"rows": 2})
 
     def answers(self) -> dict[str, Any]:
         """The posted answers, as typed, for the pure validator."""
@@ -75,7 +80,7 @@ class BaselineForm(ClinicalForm):
 
 class ProcedureForm(ClinicalForm):
     procedure_date = _text("procedure_date", DATE)
-    guidance = _radio("guidance", GUIDANCES, "Guided by")
+    guidance = _radio("guidance", GUIDANCES, _("Guided by"))
     operators = _text("operators", {"autocomplete": "off"})
     punctures = _text("punctures", WHOLE)
     injected_l3 = _select("injected_l3", SIDES, "L3")
@@ -88,22 +93,22 @@ class ProcedureForm(ClinicalForm):
     ctdivol_mgy = _text("ctdivol_mgy", NUMBER)
     dlp_mgycm = _text("dlp_mgycm", NUMBER)
     contrast_extravasation = _radio("contrast_extravasation", YES_NO)
-    dexamethasone_mg = _text("dexamethasone_mg", NUMBER, "Dexamethasone (mg)")
+    dexamethasone_mg = _text("dexamethasone_mg", NUMBER)
     lidocaine_mg = _text("lidocaine_mg", NUMBER)
     bupivacaine_mg = _text("bupivacaine_mg", NUMBER)
     methylprednisolone_mg = _text("methylprednisolone_mg", NUMBER)
-    rf_temperature_c = _text("rf_temperature_c", NUMBER, "Temperature (°C)")
-    rf_frequency_hz = _text("rf_frequency_hz", NUMBER, "Frequency (Hz)")
-    rf_pulse_width_ms = _text("rf_pulse_width_ms", NUMBER, "Pulse width (ms)")
-    rf_duration_s = _text("rf_duration_s", NUMBER, "Duration (s)")
-    deviation_reason = TextAreaField("Reason for any deviation from the protocol", render_kw={"rows": 2})
+    rf_temperature_c = _text("rf_temperature_c", NUMBER, _("Temperature (°C)"))
+    rf_frequency_hz = _text("rf_frequency_hz", NUMBER, _("Frequency (Hz)"))
+    rf_pulse_width_ms = _text("rf_pulse_width_ms", NUMBER, _("Pulse width (ms)"))
+    rf_duration_s = _text("rf_duration_s", NUMBER, _("Duration (s)"))
+    deviation_reason = TextAreaField(_("Reason for any deviation from the protocol"), render_kw={"rows": 2})
 
 
 class EventForm(ClinicalForm):
     event = _radio("event", EVENT_TYPES)
-    description = TextAreaField("Description", render_kw={"rows": 3})
+    description = TextAreaField(_("Description"), render_kw={"rows": 3})
     onset_date = _text("onset_date", DATE)
-    grade = RadioField("Grade (CTCAE v5)", choices=[SelectChoice(str(g), label) for g, label in GRADES.items()],
+    grade = RadioField(_("Grade (CTCAE v5)"), choices=[SelectChoice(str(g), label) for g, label in GRADES.items()],
                        validate_choice=False)
     serious = _radio("serious", YES_NO)
     related = _select("related", RELATEDNESS, choose=True)

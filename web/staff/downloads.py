@@ -5,6 +5,7 @@ import tempfile
 from pathlib import Path
 
 from flask import Response, abort, after_this_request, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 
 from reports.export import DOWNLOADS
 from services import dataset as dataset_service
@@ -38,8 +39,8 @@ def report():
     if download == "json":
         return Response(report_view.as_json(data), mimetype="application/json", headers={
             "Content-Disposition": f'attachment; filename="report-{stamp}.json"'})
-    links = {} if download else {"Download HTML (to print or keep)": url_for(".report", download="html"),
-                                 "Download JSON (for scripts)": url_for(".report", download="json")}
+    links = {} if download else {_("Download HTML (to print or keep)"): url_for(".report", download="html"),
+                                 _("Download JSON (for scripts)"): url_for(".report", download="json")}
     html = report_view.as_html(data, observations, links, page=not download)
     headers = {"Content-Security-Policy": REPORT_CSP if download else REPORT_PAGE_CSP}
     if download == "html":
@@ -61,7 +62,7 @@ def dataset_download():
     if fmt not in DOWNLOADS:
         abort(404)
     if identifiable and current_user()["role"] != "admin":
-        return message_page(403, "Not allowed", "Only an administrator can export identifiable data.")
+        return message_page(403, _("Not allowed"), _("Only an administrator can export identifiable data."))
     download = DOWNLOADS[fmt]
     name = f"scored-dataset{'-identifiable' if identifiable else ''}-{now():%Y%m%d}.{download.suffix}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}

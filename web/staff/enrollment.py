@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from services import enrollment, screening
 from web.auth.access import ENROLL, requires
@@ -25,7 +26,7 @@ def enroll():
     if request.method == "POST" and request.form.get("action") == "not_enrolled":
         # CSRFProtect has checked the token already; only the eligibility answers are kept.
         screening.record_not_enrolled(get_db(), screening.assess(protocol(), ticked), actor=actor(), now=now())
-        flash("Screening recorded: not enrolled (no identifier kept).", "success")
+        flash(_("Screening recorded: not enrolled (no identifier kept)."), "success")
         return redirect(url_for(".enroll"), 303)
     if request.method == "POST":
         if form.validate_on_submit():
@@ -44,8 +45,9 @@ def enroll():
                 errors = exc.errors
             else:
                 arm = protocol().arm(created["arm"])
-                how = "randomized to" if clean.arm is None else "enrolled in"
-                flash(f"{created['study_id']} {how} arm {arm.code} ({arm.label}).", "success")
+                who = {"study_id": created["study_id"], "arm": arm.code, "label": arm.label}
+                flash(_("%(study_id)s randomized to arm %(arm)s (%(label)s).", **who) if clean.arm is None
+                      else _("%(study_id)s enrolled in arm %(arm)s (%(label)s).", **who), "success")
                 return redirect(url_for(".participant", study_id=created["study_id"]), 303)
         else:
             errors = {name: "; ".join(messages) for name, messages in form.errors.items()}

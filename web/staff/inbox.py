@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from services import messaging
@@ -37,7 +38,7 @@ def reply_handled(message_id: int):
         changed = messaging.mark_handled(get_db(), message_id, actor=actor(), now=now())
     except LookupError:
         abort(404)
-    flash("Reply marked handled." if changed else "That reply was already marked handled.", "success")
+    flash(_("Reply marked handled.") if changed else _("That reply was already marked handled."), "success")
     back = request.form.get("back", "")
     # Back to the participant's page when marked there; never to another site.
     if back.startswith("/staff/") and "//" not in back:

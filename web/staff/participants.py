@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import segno
 from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 
 from scheduler import followup
 from services import board, links, messaging, participant_admin
@@ -43,7 +44,7 @@ def _page(participant: dict, status: int = 200, errors: dict | None = None, **ex
         timezone=participant["timezone"], language=participant["language"], **form_kwargs)
     details.language.choices = [forms.SelectChoice(code, language(code)) for code in current_app.config["LANGUAGES"]]
     contact = forms.ContactForm(**form_kwargs)
-    contact.timepoint.choices = [forms.SelectChoice("", "(any)")] + [
+    contact.timepoint.choices = [forms.SelectChoice("", _("(any)"))] + [
         forms.SelectChoice(tp.id, tp.label) for tp in protocol().timepoints]
     zone = ZoneInfo(participant["timezone"])
     return render_template(
@@ -78,11 +79,11 @@ def _posted(form_class, study_id: str):
     participant = _participant_or_404(study_id)
     form = form_class()
     if not form.validate_on_submit():
-        problems = {name: "; ".join(errors) for name, errors in form.errors.items()}
+        problems = {name: "; ".join(map(str, errors)) for name, errors in form.errors.items()}   # some are lazy
         return participant, None, _page(participant, 400, problems)
     if form.study_id.data != study_id:
         return participant, None, _page(participant, 400, {
-            "form": "This form was for another participant, so nothing was changed. Please try again."})
+            "form": _("This form was for another participant, so nothing was changed. Please try again.")})
     return participant, form, None
 
 
@@ -100,13 +101,13 @@ def resend(study_id: str):
         return _page(participant, 400, exc.errors)
     label = protocol().timepoint(timepoint).label
     outcomes = {
-        "sent": f"SMS with a new link for {label} sent.",
-        "deferred": "It is quiet hours where the participant lives: the SMS will go at 09:00 their time.",
-        "cancelled": "No SMS sent: the participant opted out, has no usable number, or is withdrawn.",
-        "opted_out": "No SMS sent: Twilio reports the participant opted out (replied STOP).",
-        "bad_number": "No SMS sent: the number cannot receive SMS. Please check it.",
-        "retried": "The SMS service is busy: it will be retried in a minute.",
-        "failed": "The SMS could not be sent.",
+        "sent": _("SMS with a new link for %(timepoint)s sent.", timepoint=label),
+        "deferred": _("It is quiet hours where the participant lives: the SMS will go at 09:00 their time."),
+        "cancelled": _("No SMS sent: the participant opted out, has no usable number, or is withdrawn."),
+        "opted_out": _("No SMS sent: Twilio reports the participant opted out (replied STOP)."),
+        "bad_number": _("No SMS sent: the number cannot receive SMS. Please check it."),
+        "retried": _("The SMS service is busy: it will be retried in a minute."),
+        "failed": _("The SMS could not be sent."),
     }
     flash(outcomes.get(outcome, outcome), "success" if outcome == "sent" else "warning")
     return redirect(url_for(".participant", study_id=study_id), 303)
@@ -123,7 +124,7 @@ def show_link(study_id: str):
     except links.LinkError as exc:
         return _page(participant, 400, {"timepoint": str(exc)})
     url = patient_url(token)
-    qr = segno.make(url, error="m").svg_inline(scale=5, title="Link to the questionnaire", dark="#1a1a1a",
+    qr = segno.make(url, error="m").svg_inline(scale=5, title=_("Link to the questionnaire"), dark="#1a1a1a",
                                                omitsize=True)  # a viewBox, so CSS can size it
     return render_template("staff/link.html", participant=participant, url=url, qr=qr, timepoint=form.timepoint.data,
                            closes=local_time(window["closes_at"], ZoneInfo(participant["timezone"])))
@@ -151,7 +152,9 @@ def contact_details(study_id: str):
             get_db(), protocol(), current_app.config["LANGUAGES"], study_id, phone=form.phone.data or None,
             timezone=(form.timezone.data or "").strip(), language=form.language.data, actor=actor(), now=now(),
             country=current_app.config["DEFAULT_COUNTRY"])
-        return "Saved: " + ", ".join(words(key).lower() for key in changed) if changed else "Nothing changed."
+        if not changed:
+            return _("Nothing changed.")
+        return _("Saved: %(fields)s", fields=", ".join(words(key).lower() for key in changed))
     return _act(study_id, forms.ContactDetailsForm, change)
 
 
@@ -160,11 +163,11 @@ def contact_details(study_id: str):
 def sms_preference(study_id: str):
     def change(participant, form):
         if form.opted_out.data not in ("out", "in"):
-            raise AdminError({"form": "Choose opt out or opt in."})
+            raise AdminError({"form": _("Choose opt out or opt in.")})
         opting_out = form.opted_out.data == "out"
         messaging.set_sms_preference(get_db(), study_id, opting_out, actor=actor(), now=now(),
                                      reason="recorded by staff")
-        return "SMS reminders stopped." if opting_out else "SMS reminders restarted."
+        return _("SMS reminders stopped.") if opting_out else _("SMS reminders restarted.")
     return _act(study_id, forms.OptOutForm, change)
 
 
@@ -173,7 +176,7 @@ def sms_preference(study_id: str):
 def withdraw(study_id: str):
     def change(participant, form):
         participant_admin.withdraw(get_db(), study_id, reason=form.reason.data, actor=actor(), now=now())
-        return f"{study_id} withdrawn: reminders stopped, data kept."
+        return _("%(study_id)s withdrawn: reminders stopped, data kept.", study_id=study_id)
     return _act(study_id, forms.WithdrawForm, change)
 
 
@@ -183,5 +186,5 @@ def log_contact(study_id: str):
     def change(participant, form):
         participant_admin.log_contact(get_db(), protocol(), study_id, kind=form.kind.data, outcome=form.outcome.data,
                                       timepoint=form.timepoint.data, note=form.note.data, actor=actor(), now=now())
-        return "Contact recorded."
+        return _("Contact recorded.")
     return _act(study_id, forms.ContactForm, change)
