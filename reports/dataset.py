@@ -144,8 +144,9 @@ def long_rows(db, protocol: Protocol, identifiable: bool = False) -> Iterator[di
     Three queries in all, each ordered by study_id (participants, their newest answers, their
     windows), merged a participant at a time: memory stays flat however big the trial.
     """
-    answer_groups = _by_study_id(responses.newest_by_study_id(db))
-    window_groups = _by_study_id(participants.every_timepoint(db))
+    blank = dict.fromkeys(columns(identifiable), "")
+    answer_groups = responses.newest_by_study_id(db)
+    window_groups = _by_study_id(participants.windows_by_study_id(db))
     clinical_groups = clinical_dataset.grouped(db)
     next_answers, next_windows = next(answer_groups, None), next(window_groups, None)
     next_clinical = next(clinical_groups, None)
@@ -168,7 +169,7 @@ def long_rows(db, protocol: Protocol, identifiable: bool = False) -> Iterator[di
             answers = by_timepoint.get(tp.id, {})
             reduction = (nsaid_reduction(protocol, tp.id, baseline_nsaid, nsaid_of(answers))
                          if "medication" in answers else None)
-            yield _row(person, tp.id, answers, windows.get(tp.id), reduction, identifiable) | clinical
+            yield _row(blank, person, tp.id, answers, windows.get(tp.id), reduction, identifiable) | clinical
 
 
 def nsaid_of(answers: dict[str, dict]) -> float | None:
@@ -176,9 +177,9 @@ def nsaid_of(answers: dict[str, dict]) -> float | None:
     return answers.get("medication", {}).get("scores", {}).get("nsaid_mg_day")
 
 
-def _row(person: dict, timepoint: str, answers: dict[str, dict], window: dict | None,
+def _row(blank: dict[str, str], person: dict, timepoint: str, answers: dict[str, dict], window: dict | None,
          nsaid_reduction_value: float | None, identifiable: bool) -> dict[str, str]:
-    row = dict.fromkeys(columns(identifiable), "")
+    row = blank.copy()
     row.update(study_id=person["study_id"], arm=person["arm"], timepoint=timepoint,
                punctures="" if person["punctures"] is None else str(person["punctures"]),
                stratum=person["stratum"] or "", allocation=person["allocation"], participant_status=person["status"])

@@ -1,6 +1,7 @@
 """Named queries on participants and their scheduled timepoints."""
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -98,6 +99,15 @@ def arms_by_study_id(db: sqlite_utils.Database) -> dict[str, str]:
 def every(db: sqlite_utils.Database) -> Iterator[dict]:
     """Every participant, ordered by study_id (the order of every listing and export). Streamed."""
     return db.query("SELECT * FROM participants ORDER BY study_id")
+
+
+def windows_by_study_id(db: sqlite_utils.Database) -> Iterator[sqlite3.Row]:
+    """Every scheduled timepoint (timepoint, completed_at) with its participant's study_id,
+    ordered by study_id: for the exports, as light rows read by column name."""
+    cursor = db.conn.cursor()
+    cursor.row_factory = sqlite3.Row
+    return cursor.execute("SELECT p.study_id, t.timepoint, t.completed_at FROM timepoints t "
+                          "JOIN participants p ON p.id = t.participant_id ORDER BY p.study_id")
 
 
 def every_timepoint(db: sqlite_utils.Database) -> Iterator[dict]:

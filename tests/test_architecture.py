@@ -66,7 +66,7 @@ def test_cli_and_scheduler_start_without_the_statistics_stack():
     """`flask reminders send-due` and the scheduler run every minute: numpy's statistics stack
     (scipy, statsmodels) and matplotlib load only when a report is built."""
     code = ("import sys, app; app.create_app(); "
-            "print(' '.join(sorted(m for m in ('scipy', 'statsmodels', 'matplotlib', 'openpyxl', 'pyreadstat', "
+            "print(' '.join(sorted(m for m in ('scipy', 'statsmodels', 'matplotlib', 'rustpy_xlsxwriter', 'pyreadstat', "
             "'apscheduler') if m in sys.modules)))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -280,3 +280,19 @@ def test_staff_downloads(simulated, client, clock, trial):
     assert "phone" in identifiable.get_data(as_text=True).splitlines()[0]
     actions = [r["action"] for r in trial.query("SELECT action FROM audit_log WHERE entity = 'dataset'")]
     assert actions.count("export_identifiable") == 1 and actions.count("export") == 4
+
+
+def test_xlsx_of_no_rows_keeps_its_header_and_text_is_never_a_formula(tmp_path):
+    from openpyxl import load_workbook
+
+    from reports.export import write_xlsx
+    from reports.variables import Variable
+    variables = [Variable("study_id", "Study ID", "string"), Variable("vas", "VAS", "decimal"),
+                 Variable("odi_1", "ODI 1", "integer")]
+    assert write_xlsx(iter([]), variables, tmp_path / "empty.xlsx") == 0
+    book = load_workbook(tmp_path / "empty.xlsx")
+    assert [[c.value for c in row] for row in book["data"].iter_rows()] == [["study_id", "vas", "odi_1"]]
+    rows = [{"study_id": "=HYPERLINK(\"http://x\")", "vas": "6.5", "odi_1": ""}]
+    assert write_xlsx(iter(rows), variables, tmp_path / "one.xlsx") == 1
+    cells = list(load_workbook(tmp_path / "one.xlsx")["data"].iter_rows())[1]
+    assert [(c.value, c.data_type) for c in cells] == [("=HYPERLINK(\"http://x\")", "s"), (6.5, "n"), (None, "n")]
