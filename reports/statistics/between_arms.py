@@ -164,18 +164,21 @@ def hodges_lehmann(a: Sequence[float], b: Sequence[float],
                 "note": f"not computed: group {empty} has no values"}
     m = len(x) * len(y)
     middle = [(m + 1) // 2, m // 2 + 1]  # the median: one order statistic, or the mean of two
-    estimate = _float(sum(_difference_order_statistics(x, y, middle)) / 2.0)
     _, _, var = _u_statistics(x, y)
-    if np.ptp(np.concatenate([x, y])) == 0 or var <= 0:
+    tied = bool(np.ptp(np.concatenate([x, y])) == 0 or var <= 0)
+    c = 0 if tied else math.floor(m / 2.0 - float(stats.norm.ppf(1.0 - (1.0 - float(confidence)) / 2.0))
+                                  * math.sqrt(var))
+    # Every order statistic wanted, from one pass over the differences.
+    found = _difference_order_statistics(x, y, middle + ([c, m + 1 - c] if c >= 1 else []))
+    estimate = _float(sum(found[:2]) / 2.0)
+    if tied:
         return {"estimate": estimate, "ci_low": None, "ci_high": None,
                 "note": "confidence interval not computed: every value is tied"}
-    z = float(stats.norm.ppf(1.0 - (1.0 - float(confidence)) / 2.0))
-    c = math.floor(m / 2.0 - z * math.sqrt(var))
     if c < 1:
         return {"estimate": estimate, "ci_low": None, "ci_high": None,
                 "note": (f"confidence interval not computed: too few values for a "
                          f"{float(confidence) * 100:g}% interval")}
-    low, high = _difference_order_statistics(x, y, [c, m + 1 - c])
+    low, high = found[2:]
     return {"estimate": estimate, "ci_low": _float(low), "ci_high": _float(high)}
 
 
