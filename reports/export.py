@@ -8,6 +8,7 @@ for 20,000 participants x 6 timepoints.
 from __future__ import annotations
 
 import csv
+import re
 from array import array
 import html
 import io
@@ -87,10 +88,34 @@ def write_file(db, protocol: Protocol, fmt: str, path: Path, identifiable: bool 
     return None if DOWNLOADS[fmt].codebook else count
 
 
+# OWASP's rule against CSV injection: a cell a spreadsheet would run as a formula (it starts with
+# = + - @, a tab or a carriage return) gets a leading apostrophe, so it opens as text. A number
+# ("-12.5") stays a number. Rows are screened whole first, so a clean row costs one search.
+# A carriage return inside free text becomes a line feed: with "\n" line ends, Python's csv quotes
+# a cell holding "\n" but not one holding only "\r", which would break the row for a reader.
+_RISKY_START = "=+-@\t\r"
+_RISKY_CELL = re.compile(r"(?:^|\x1f)[=+\-@\t]|\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _safe(cell: str) -> str:
+    lines = cell.replace("\r\n", "\n").replace("\r", "\n")
+    return "'" + lines if cell[:1] and cell[0] in _RISKY_START and not _NUMBER.fullmatch(cell) else lines
+
+
+def neutralised(cells: tuple[str, ...]) -> tuple[str, ...]:
+    if not _RISKY_CELL.search("\x1f".join(cells)):
+        return cells
+    return tuple(_safe(cell) for cell in cells)
+
+
 def _cells(fieldnames: list[str]):
-    """A row's cells in the columns' order, picked at C speed (a DictWriter looks each up in Python)."""
+    """A row's cells in the columns' order, picked at C speed (a DictWriter looks each up in
+    Python), with any formula neutralised."""
     pick = itemgetter(*fieldnames)
-    return (lambda row: (pick(row),)) if len(fieldnames) == 1 else pick
+    if len(fieldnames) == 1:
+        return lambda row: neutralised((pick(row),))
+    return lambda row: neutralised(pick(row))
 
 
 def write_csv(rows: Iterable[dict[str, str]], fieldnames: Iterable[str], out: TextIO) -> int:

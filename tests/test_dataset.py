@@ -296,3 +296,16 @@ def test_xlsx_of_no_rows_keeps_its_header_and_text_is_never_a_formula(tmp_path):
     assert write_xlsx(iter(rows), variables, tmp_path / "one.xlsx") == 1
     cells = list(load_workbook(tmp_path / "one.xlsx")["data"].iter_rows())[1]
     assert [(c.value, c.data_type) for c in cells] == [("=HYPERLINK(\"http://x\")", "s"), (6.5, "n"), (None, "n")]
+
+
+@pytest.mark.parametrize("cell,written", [
+    ("=HYPERLINK(\"http://x\",\"y\")", "'=HYPERLINK(\"http://x\",\"y\")"),
+    ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
+    ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"), ("\rx", "'\nx"), ("a\r\nb", "a\nb"),
+    ("-12.5", "-12.5"), ("+3", "+3"), ("-1e3", "-1e3"), ("", ""), ("a=b", "a=b"), ("2026-01-01", "2026-01-01"),
+])
+def test_csv_cells_a_spreadsheet_would_run_are_written_as_text(cell, written):
+    from reports.export import write_csv
+    out = io.StringIO()
+    write_csv([{"study_id": "P-1", "reason": cell}], ["study_id", "reason"], out)
+    assert list(csv.reader(io.StringIO(out.getvalue()))) == [["study_id", "reason"], ["P-1", written]]
