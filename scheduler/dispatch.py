@@ -1,21 +1,35 @@
-"""One pass of the reminder dispatcher: recover, claim, decide, send, record.
+"""One pass of the reminder dispatcher: recover, claim, decide, send, record, a group at a time.
 
 The database is the source of truth. A pass:
 
 1. Recovers reminders a dead pass left 'sending' (claimed longer ago than the lease).
-2. Claims due reminders in batches, atomically (BEGIN IMMEDIATE; see storage.reminders).
-3. For each, decides (scheduler.reminders.decide): cancel, defer past quiet hours, or send.
-4. To send: creates the link and an 'in_doubt' message row and commits them, then calls the
-   gateway outside any transaction, then records the outcome and settles the reminder.
+2. Claims up to CLAIM_BATCH due reminders and, in the same transaction (BEGIN IMMEDIATE; see
+   storage.reminders), reads every participant and window in one query, decides each
+   (scheduler.reminders.decide: cancel, defer past quiet hours, or send), settles the cancelled
+   and deferred, and for each one to send writes its link and an 'in_doubt' message row. (A
+   reminder claimed earlier, as a nurse's request is, first has its lease renewed; one that
+   another pass recovered meanwhile is theirs and is left alone.)
+3. Sends the group outside any transaction: the console gateway appends it to its outbox in one
+   write and one fsync; a gateway that sends one message at a time (Twilio) is asked for each in
+   turn, and starts no send once half the lease has gone (those go back to pending, unsent).
+4. Records the outcomes and settles the group's reminders, in one transaction.
+
+So a group of CLAIM_BATCH reminders costs two commits and, on the console, one outbox fsync.
 
 Crash window. If the process dies after the provider accepted a message but before step 4's
-last write, the reminder stays 'sending' and its message 'in_doubt'. The next pass, once the
-lease has run out, asks the provider whether a message to that number, sent since the row was
+write, its reminder stays 'sending' and its message 'in_doubt'; with groups, that is up to a
+group of CLAIM_BATCH reminders at once. The next pass, once the lease has run out, asks the
+provider about each in-doubt message: whether a message to that number, sent since the row was
 written, carries this message's link (the body holds the token; we hold its hash). If so, it
 records that SID and nothing is resent; if not, the provider never had it and the reminder goes
 back to pending and is sent. If the provider cannot be asked (it is down), the reminder stays in
 doubt and is asked about again next pass: a reminder is never resent on a guess. So a crash
-neither duplicates nor loses a reminder; at worst one is late by the lease.
+neither duplicates nor loses a reminder; at worst a group is late by the lease.
+
+Deciding in step 2 and sending in step 3 are not one instant: a STOP that arrives (or a nurse's
+change) between them is not seen by that group. The window is one group's sends: one outbox
+write for the console, at most half the lease for a gateway sending one at a time. A number that
+replied STOP is refused by Twilio itself (error 21610), which step 4 records as an opt-out.
 """
 from __future__ import annotations
 
@@ -23,7 +37,7 @@ import logging
 import secrets
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Protocol as Interface
 from zoneinfo import ZoneInfo
@@ -39,11 +53,17 @@ from storage.db import parse_utc
 
 log = logging.getLogger(__name__)
 
-# A claim whose lease (renewed before each send) is older than this belongs to a pass that
-# died. It must outlast one send, i.e. the gateway's request timeout, with a wide margin.
+# A claim whose lease (renewed when its group is decided, before the group's sends) is older
+# than this belongs to a pass that died. It must outlast the sends a group may start
+# (SEND_WITHIN_LEASE of it) plus one send, i.e. the gateway's request timeout, with a wide margin.
 CLAIM_LEASE = timedelta(minutes=2)
-# Reminders claimed per transaction: small, so a pass holds few reminders at a time.
+# Reminders claimed per transaction, and decided, sent and recorded as one group: small, so a
+# pass holds few reminders at a time and a crash leaves few in doubt; 20 already shares each
+# commit and fsync among 20 reminders.
 CLAIM_BATCH = 20
+# A group sent one message at a time starts no send once this share of its lease has gone, so
+# the last send ends well inside the lease (CLAIM_LEASE is 8 of Twilio's 15 s request timeouts).
+SEND_WITHIN_LEASE = 0.5
 # Rate limits (20429/429), 5xx and timeouts: retried 1, 2, 4, 8 minutes later, then the
 # reminder is marked failed for the nurses. Twilio asks for exponential backoff on 429s.
 MAX_TRIES = 5
@@ -51,6 +71,9 @@ RETRY_BASE = timedelta(minutes=1)
 # The provider's clock and ours may differ a little; look a bit before our row was written.
 LOOKUP_SLACK = timedelta(minutes=5)
 ACTOR = "reminders"
+# What _send gives for a message of a group it did not hand to the gateway: that reminder goes
+# back to pending, unsent. (Compared by identity: no gateway can return this object.)
+HELD_BACK = sms.SendResult("held_back")
 
 
 class Messaging(Interface):
@@ -61,6 +84,19 @@ class Messaging(Interface):
 
     def flag_number(self, db, participant: dict, *, error_code: int | None, now: datetime,
                     detail: str | None = None, actor: str = ...) -> bool: ...
+
+
+@dataclass
+class _Group:
+    """A claimed group between its two transactions: what was decided, and what is to be sent."""
+
+    claimed: list[dict]
+    leased_at: datetime
+    requested: bool                                               # a nurse's request (see decide)
+    outcomes: dict[int, str] = field(default_factory=dict)       # reminder id -> outcome
+    to_send: list[tuple[dict, dict]] = field(default_factory=list)  # (reminder, its due_details)
+    outgoing: list[sms.Outgoing] = field(default_factory=list)
+    message_ids: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -86,12 +122,13 @@ class Dispatcher:
         counts: Counter = Counter()
         self.recover(db, now, counts)
         while True:
-            with write(db):
-                claimed = rows.claim_due(db, now, self.runner, self.batch, claimed_at=self.clock())
-            if not claimed:
-                return counts
-            for reminder in claimed:
-                counts[self.process(db, reminder, now)] += 1
+            with write(db):  # claimed, decided, and links and in-doubt messages written: one commit
+                leased_at = self.clock()
+                claimed = rows.claim_due(db, now, self.runner, self.batch, claimed_at=leased_at)
+                if not claimed:
+                    return counts
+                group = self._prepare(db, claimed, {r["id"] for r in claimed}, leased_at, now)
+            counts.update(self._finish(db, group, now))
 
     def send_now(self, db, participant_id: int, timepoint: str, now: datetime, *, requested_by: str) -> str:
         """A reminder a nurse asks for: decided and sent at once by the same rules as any other
@@ -126,67 +163,138 @@ class Dispatcher:
                     counts["recovered_unsent"] += 1
 
     def process(self, db, reminder: dict, now: datetime, requested: bool = False) -> str:
-        """Decide and, to send, commit the link and an in-doubt message row; then send."""
+        """One claimed reminder through ``process_group``; returns its outcome."""
+        return self.process_group(db, [reminder], now, requested)[0]
+
+    def process_group(self, db, claimed: list[dict], now: datetime, requested: bool = False) -> list[str]:
+        """Reminders claimed earlier (a nurse's request, or a pass's group): renew the lease on
+        those still ours, then decide, send and record them as ``send_due`` does. Returns the
+        outcomes in the order of ``claimed``."""
         with write(db):
-            if not rows.keep_claim(db, reminder["id"], self.runner, self.clock()):
-                return "lost_claim"  # held too long and recovered by another pass: it is theirs now
-            participant = participants.by_id(db, reminder["participant_id"])
-            window = participants.timepoint(db, reminder["participant_id"], reminder["timepoint"])
-            decision = self.decide(db, reminder, participant, window, now, requested)
+            leased_at = self.clock()
+            ours = rows.keep_claims(db, [r["id"] for r in claimed], self.runner, leased_at)
+            group = self._prepare(db, claimed, ours, leased_at, now, requested)
+        return self._finish(db, group, now)
+
+    def _prepare(self, db, claimed: list[dict], ours: set[int], leased_at: datetime, now: datetime,
+                 requested: bool = False) -> _Group:
+        """Inside the caller's write transaction: decide each reminder still ours, settle those
+        cancelled or deferred, and write the link and in-doubt message of each one to send."""
+        group = _Group(claimed, leased_at, requested)
+        details = rows.due_details(db, [r["id"] for r in claimed if r["id"] in ours], now)
+        settled = []
+        for reminder in claimed:
+            if reminder["id"] not in ours:
+                group.outcomes[reminder["id"]] = "lost_claim"  # recovered by another pass: theirs now
+                continue
+            detail = details[reminder["id"]]
+            decision = self.decide(reminder, detail, now, requested)
             if decision.action == policy.CANCEL:
-                rows.settle(db, reminder["id"], rows.CANCELLED, now, reason=decision.reason)
-                return "cancelled"
-            if decision.action == policy.DEFER:
-                rows.settle(db, reminder["id"], rows.PENDING, now, due_at=decision.until, reason="quiet_hours")
-                return "deferred"
-            # decide() cancelled a withdrawn participant and a closed window: a link may be issued.
-            token = tokens.mint(db, participant=participant, timepoint=reminder["timepoint"],
-                                expires_at=parse_utc(window["closes_at"]), actor=ACTOR, now=now)
+                settled.append(rows.Settlement(reminder["id"], rows.CANCELLED, decision.reason))
+                group.outcomes[reminder["id"]] = "cancelled"
+            elif decision.action == policy.DEFER:
+                settled.append(rows.Settlement(reminder["id"], rows.PENDING, "quiet_hours", decision.until))
+                group.outcomes[reminder["id"]] = "deferred"
+            else:
+                group.to_send.append((reminder, detail))
+        rows.settle_many(db, settled, now)
+        # decide() cancelled withdrawn participants and closed windows: these links may be issued.
+        issued = tokens.mint_many(db, [tokens.LinkRequest(d["participant"], r["timepoint"], parse_utc(d["closes_at"]))
+                                       for r, d in group.to_send], actor=ACTOR, now=now)
+        outbound = []
+        for (reminder, detail), token in zip(group.to_send, issued):
+            participant = detail["participant"]
             body = self.compose(participant, self.link_url(token))
             segments = count_segments(body)
-            message_id = messages.insert_outbound(
-                db, participant_id=participant["id"], reminder_id=reminder["id"], to=participant["phone"],
-                body=links.redact(body), token_hash=tokens.hash_token(token), gateway=self.gateway.name,
-                segments=segments.count, encoding=segments.encoding, now=now)
-        result = self.gateway.send(sms.Outgoing(participant["phone"], body, self.status_callback))
-        with write(db):
-            return self._record(db, reminder, participant, message_id, result, now)
+            group.outgoing.append(sms.Outgoing(participant["phone"], body, self.status_callback))
+            outbound.append(messages.Outbound(
+                participant["id"], reminder["id"], participant["phone"], links.redact(body),
+                tokens.hash_token(token), self.gateway.name, segments.count, segments.encoding))
+        group.message_ids = messages.insert_outbound_many(db, outbound, now=now)
+        return group
 
-    def decide(self, db, reminder: dict, participant: dict, window: dict, now: datetime,
-               requested: bool = False) -> policy.Decision:
+    def _finish(self, db, group: _Group, now: datetime) -> list[str]:
+        """Send a prepared group outside any transaction, then record the outcomes in one."""
+        if group.to_send:
+            results = self._send(db, group, now)
+            with write(db):
+                group.outcomes.update(self._record(db, group.to_send, group.message_ids, results, now))
+        return [group.outcomes[r["id"]] for r in group.claimed]
+
+    def decide(self, reminder: dict, detail: dict, now: datetime, requested: bool = False) -> policy.Decision:
+        """``detail`` is the reminder's entry in storage.reminders.due_details."""
+        participant = detail["participant"]
         return policy.decide(self.protocol.reminders, policy.Situation(
-            now=now, zone=ZoneInfo(participant["timezone"]), closes_at=parse_utc(window["closes_at"]),
+            now=now, zone=ZoneInfo(participant["timezone"]), closes_at=parse_utc(detail["closes_at"]),
             withdrawn=participant["status"] != "active", opted_out=bool(participant["sms_opt_out"]),
             phone=participant["phone"], phone_problem=participant["phone_problem"],
-            completed=window["completed_at"] is not None,
+            completed=detail["completed_at"] is not None,
             # A nurse's request supersedes nothing and is superseded by nothing.
-            later_attempt_due=False if requested else rows.later_attempt_due(db, reminder, now)))
+            later_attempt_due=False if requested else detail["later_attempt_due"]))
 
-    def _record(self, db, reminder: dict, participant: dict, message_id: int, result: sms.SendResult,
-                now: datetime) -> str:
-        if result.outcome == sms.ACCEPTED:
-            messages.record_result(db, message_id, status=result.status or "queued", sid=result.sid, now=now,
-                                   sent=True)
-            rows.settle(db, reminder["id"], rows.SENT, now)
-            return "sent"
-        messages.record_result(db, message_id, status="failed", error_code=result.error_code, now=now)
-        if result.outcome == sms.OPTED_OUT:
-            self.messaging.opt_out(db, participant, actor="twilio", reason=f"Twilio error {result.error_code}",
-                                   now=now)
-            rows.settle(db, reminder["id"], rows.CANCELLED, now, reason=policy.OPTED_OUT)
-            return "opted_out"
-        if result.outcome == sms.BAD_NUMBER:
+    def _send(self, db, group: _Group, now: datetime) -> list[sms.SendResult]:
+        """The gateway's results, in order; HELD_BACK for a message not handed to it.
+
+        A gateway that takes the whole group at once (the console) gets it straight after the
+        decisions were committed. One that sends a message at a time (Twilio: a request each, so
+        a group's sends take a while) has each reminder decided again just before its send, so a
+        STOP or a withdrawal recorded meanwhile stops it as it did when a pass went one reminder
+        at a time; and no send starts once half the lease has gone (each send must end well
+        inside the lease: see CLAIM_LEASE)."""
+        if isinstance(self.gateway, sms.SendsMany):
+            return self.gateway.send_many(group.outgoing)
+        results = []
+        for (reminder, _), message in zip(group.to_send, group.outgoing):
+            in_time = self.clock() - group.leased_at < self.lease * SEND_WITHIN_LEASE
+            still_due = in_time and self._still_to_send(db, reminder, now, group.requested)
+            results.append(self.gateway.send(message) if still_due else HELD_BACK)
+        return results
+
+    def _still_to_send(self, db, reminder: dict, now: datetime, requested: bool) -> bool:
+        detail = rows.due_details(db, [reminder["id"]], now)[reminder["id"]]
+        return self.decide(reminder, detail, now, requested).action == policy.SEND
+
+    def _record(self, db, to_send: list[tuple[dict, dict]], message_ids: list[int],
+                results: list[sms.SendResult], now: datetime) -> dict[int, str]:
+        outcomes: dict[int, str] = {}
+        recorded: list[messages.Result] = []
+        settled: list[rows.Settlement] = []
+        for (reminder, detail), message_id, result in zip(to_send, message_ids, results):
+            if result is HELD_BACK:
+                recorded.append(messages.Result(message_id, messages.NOT_SENT))
+                settled.append(rows.Settlement(reminder["id"], rows.PENDING))
+                outcomes[reminder["id"]] = "requeued"
+            elif result.outcome == sms.ACCEPTED:
+                recorded.append(messages.Result(message_id, result.status or "queued", result.sid, sent=True))
+                settled.append(rows.Settlement(reminder["id"], rows.SENT))
+                outcomes[reminder["id"]] = "sent"
+            else:
+                recorded.append(messages.Result(message_id, "failed", error_code=result.error_code))
+                outcome, settlement = self._refused(db, reminder, detail["participant"]["id"], result, now)
+                settled.append(settlement)
+                outcomes[reminder["id"]] = outcome
+        messages.record_results(db, recorded, now=now)
+        rows.settle_many(db, settled, now)
+        return outcomes
+
+    def _refused(self, db, reminder: dict, participant_id: int, result: sms.SendResult,
+                 now: datetime) -> tuple[str, rows.Settlement]:
+        """A send the provider did not accept: what it means for the participant and the reminder."""
+        if result.outcome in (sms.OPTED_OUT, sms.BAD_NUMBER):
+            # Read afresh: an earlier send of this group may have opted out or flagged them already.
+            participant = participants.by_id(db, participant_id)
+            if result.outcome == sms.OPTED_OUT:
+                self.messaging.opt_out(db, participant, actor="twilio", reason=f"Twilio error {result.error_code}",
+                                       now=now)
+                return "opted_out", rows.Settlement(reminder["id"], rows.CANCELLED, policy.OPTED_OUT)
             self.messaging.flag_number(db, participant, error_code=result.error_code, now=now)
-            rows.settle(db, reminder["id"], rows.FAILED, now, reason=policy.BAD_NUMBER)
-            return "bad_number"
+            return "bad_number", rows.Settlement(reminder["id"], rows.FAILED, policy.BAD_NUMBER)
         tries = reminder["tries"] + 1
         if result.outcome == sms.RETRY and tries < MAX_TRIES:
-            rows.settle(db, reminder["id"], rows.PENDING, now, tries=tries, reason=f"retry after {result.error_code}",
-                        due_at=now + RETRY_BASE * 2 ** (tries - 1))
-            return "retried"
+            return "retried", rows.Settlement(reminder["id"], rows.PENDING, f"retry after {result.error_code}",
+                                              now + RETRY_BASE * 2 ** (tries - 1), tries)
         reason = "gateway_unavailable" if result.outcome == sms.RETRY else f"error {result.error_code}"
-        rows.settle(db, reminder["id"], rows.FAILED, now, tries=tries, reason=reason)
-        return "failed"
+        return "failed", rows.Settlement(reminder["id"], rows.FAILED, reason, tries=tries)
 
 
 def _carries(token_hash: str) -> Callable[[str], bool]:

@@ -30,8 +30,11 @@ class Segments:
     units: int  # septets (GSM-7) or UTF-16 code units (UCS-2)
 
 
+GSM7_ALPHABET = frozenset(GSM7_BASIC | GSM7_EXTENSION)
+
+
 def encoding_of(text: str) -> str:
-    return GSM7 if all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text) else UCS2
+    return GSM7 if GSM7_ALPHABET.issuperset(text) else UCS2
 
 
 def _units(text: str, encoding: str) -> list[int]:

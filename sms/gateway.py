@@ -19,11 +19,11 @@ import json
 import os
 import secrets
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import Protocol, TextIO, runtime_checkable
 
 # Outcomes of one send attempt.
 ACCEPTED = "accepted"        # the provider took it; sid is set
@@ -68,11 +68,21 @@ class Gateway(Protocol):
     def find_sent(self, to: str, since: datetime, matches: Callable[[str], bool]) -> str | None: ...
 
 
+@runtime_checkable
+class SendsMany(Protocol):
+    """A gateway that can hand the provider several messages at once (the console: one outbox
+    write and one fsync for all of them). One that cannot is asked for each in turn."""
+
+    def send_many(self, messages: Sequence[Outgoing]) -> list[SendResult]: ...
+
+
 class ConsoleGateway:
     """Prints each SMS (number masked) and appends it to a JSON-lines outbox file.
 
-    Each outbox line is written with one O_APPEND write and fsync'd, so two processes can share
-    the file and a line is either wholly there or not at all.
+    A batch of messages is appended with one O_APPEND write and one fsync, so two processes can
+    share the file, and a batch is accepted once it is on disk. A process killed during the write
+    may leave a torn last line: that message was never accepted (``find_sent`` skips the line),
+    and the next write starts on a new line, so the torn one never swallows a later message.
     """
 
     name = "console"
@@ -82,19 +92,30 @@ class ConsoleGateway:
         self.stream = stream
 
     def send(self, message: Outgoing) -> SendResult:
-        sid = "SM" + secrets.token_hex(16)
-        line = json.dumps({"sid": sid, "to": message.to, "body": message.body,
-                           "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}) + "\n"
+        return self.send_many([message])[0]
+
+    def send_many(self, messages: Sequence[Outgoing]) -> list[SendResult]:
+        if not messages:
+            return []
+        at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        sids = ["SM" + secrets.token_hex(16) for _ in messages]
+        lines = "".join(json.dumps({"sid": sid, "to": message.to, "body": message.body, "at": at}) + "\n"
+                        for sid, message in zip(sids, messages)).encode()
         self.outbox.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.outbox, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(self.outbox, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            os.write(fd, line.encode())
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                lines = b"\n" + lines  # a torn line from a killed writer: end it before ours
+            while lines:
+                lines = lines[os.write(fd, lines):]
             os.fsync(fd)
         finally:
             os.close(fd)
         stream = self.stream if self.stream is not None else sys.stdout
-        print(f"SMS to {mask_number(message.to)}: {message.body}", file=stream, flush=True)
-        return SendResult(ACCEPTED, sid=sid, status="sent")
+        print("".join(f"SMS to {mask_number(message.to)}: {message.body}\n" for message in messages),
+              end="", file=stream, flush=True)
+        return [SendResult(ACCEPTED, sid=sid, status="sent") for sid in sids]
 
     def find_sent(self, to: str, since: datetime, matches: Callable[[str], bool]) -> str | None:
         if not self.outbox.exists():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 import sqlite_utils
 
@@ -17,22 +18,62 @@ IN_DOUBT = "in_doubt"        # our row exists, the provider may or may not have 
 NOT_SENT = "not_sent"        # the provider never had it (checked after a crash)
 
 
+class Outbound(NamedTuple):
+    """One outbound SMS to write before it is sent (status in_doubt until its outcome is known)."""
+
+    participant_id: int
+    reminder_id: int | None
+    to: str
+    body: str                # with the link's token redacted: the token itself is never stored
+    token_hash: str
+    gateway: str
+    segments: int
+    encoding: str
+
+
+class Result(NamedTuple):
+    """The outcome of one send, for ``record_results``."""
+
+    message_id: int
+    status: str
+    sid: str | None = None
+    error_code: int | None = None
+    sent: bool = False       # the provider accepted it: sent_at is stamped
+
+
+_INSERT_OUTBOUND = (
+    "INSERT INTO messages (direction, participant_id, reminder_id, to_number, body, token_hash, gateway, status, "
+    "segments, encoding, created_at) VALUES ('outbound', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
 def insert_outbound(db: sqlite_utils.Database, *, participant_id: int, reminder_id: int | None,
                     to: str, body: str, token_hash: str, gateway: str, segments: int, encoding: str,
                     now: datetime) -> int:
-    return db["messages"].insert({
-        "direction": "outbound", "participant_id": participant_id, "reminder_id": reminder_id,
-        "to_number": to, "body": body, "token_hash": token_hash, "gateway": gateway,
-        "status": IN_DOUBT, "segments": segments, "encoding": encoding, "created_at": utc_iso(now),
-    }).last_pk
+    return insert_outbound_many(db, [Outbound(participant_id, reminder_id, to, body, token_hash, gateway, segments,
+                                              encoding)], now=now)[0]
+
+
+def insert_outbound_many(db: sqlite_utils.Database, outbound: list[Outbound], *, now: datetime) -> list[int]:
+    """Write outbound messages as in_doubt; returns their ids in order. Call inside the caller's
+    write transaction. (One prepared statement, stepped per row: executemany gives no ids.)"""
+    stamp = utc_iso(now)
+    execute = db.conn.execute
+    return [execute(_INSERT_OUTBOUND, (m.participant_id, m.reminder_id, m.to, m.body, m.token_hash, m.gateway,
+                                       IN_DOUBT, m.segments, m.encoding, stamp)).lastrowid for m in outbound]
 
 
 def record_result(db: sqlite_utils.Database, message_id: int, *, status: str, now: datetime,
                   sid: str | None = None, error_code: int | None = None, sent: bool = False) -> None:
-    db.execute(
+    record_results(db, [Result(message_id, status, sid, error_code, sent)], now=now)
+
+
+def record_results(db: sqlite_utils.Database, results: list[Result], *, now: datetime) -> None:
+    """The outcomes of sends, in one executemany; call inside the caller's write transaction."""
+    stamp = utc_iso(now)
+    db.conn.executemany(
         "UPDATE messages SET status = ?, sid = COALESCE(?, sid), error_code = ?, status_at = ?, "
         "sent_at = CASE WHEN ? THEN ? ELSE sent_at END WHERE id = ?",
-        [status, sid, error_code, utc_iso(now), sent, utc_iso(now), message_id])
+        [(r.status, r.sid, r.error_code, stamp, r.sent, stamp, r.message_id) for r in results])
 
 
 def in_doubt_for(db: sqlite_utils.Database, reminder_id: int) -> list[dict]:

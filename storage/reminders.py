@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 import sqlite_utils
 
@@ -21,32 +22,38 @@ def insert_planned(db: sqlite_utils.Database, participant_id: int, timepoint: st
 
 
 def claim_due(db: sqlite_utils.Database, now: datetime, runner: str, limit: int, claimed_at: datetime) -> list[dict]:
-    """Mark up to ``limit`` reminders due at ``now`` as ours, atomically; return them.
+    """Mark up to ``limit`` reminders due at ``now`` as ours, atomically; return them, soonest due first.
 
-    Inside BEGIN IMMEDIATE (the caller's ``write``) no other connection can write between the
-    SELECT and the UPDATE, and the UPDATE re-checks the status, so two passes never claim the
-    same row. ``claimed_at`` is the wall-clock time the lease runs from.
+    One statement: the subquery picks the pending reminders soonest due (through reminders_due),
+    and the UPDATE marks those rows by id, so nothing can claim them in between; inside BEGIN
+    IMMEDIATE (the caller's ``write``) no other connection writes at all, so two passes never
+    claim the same row. (Marking by id matters: an UPDATE filtered on status = 'pending' would
+    walk every pending reminder for each group.) ``claimed_at`` is the wall-clock time the lease
+    runs from.
     """
-    ids = [row["id"] for row in db.query(
-        "SELECT id FROM reminders WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
-        [utc_iso(now), limit])]
-    if not ids:
-        return []
-    marks = ",".join("?" * len(ids))
     stamp = utc_iso(claimed_at)
-    db.execute(
-        f"UPDATE reminders SET status = 'sending', claimed_by = ?, claimed_at = ?, updated_at = ? "
-        f"WHERE status = 'pending' AND id IN ({marks})", [runner, stamp, stamp, *ids])
-    return list(db.query(
-        f"SELECT * FROM reminders WHERE claimed_by = ? AND status = 'sending' AND id IN ({marks}) ORDER BY due_at, id",
-        [runner, *ids]))
+    cursor = db.execute(
+        "UPDATE reminders SET status = 'sending', claimed_by = ?, claimed_at = ?, updated_at = ? WHERE id IN "
+        "(SELECT id FROM reminders WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?) RETURNING *",
+        [runner, stamp, stamp, utc_iso(now), limit])
+    names = [column[0] for column in cursor.description]
+    return sorted((dict(zip(names, row)) for row in cursor.fetchall()), key=lambda r: (r["due_at"], r["id"]))
 
 
 def keep_claim(db: sqlite_utils.Database, reminder_id: int, runner: str, at: datetime) -> bool:
     """Renew our lease on a claimed reminder; False if it is no longer ours (it was recovered)."""
-    cursor = db.execute("UPDATE reminders SET claimed_at = ? WHERE id = ? AND status = 'sending' AND claimed_by = ?",
-                        [utc_iso(at), reminder_id, runner])
-    return cursor.rowcount == 1
+    return reminder_id in keep_claims(db, [reminder_id], runner, at)
+
+
+def keep_claims(db: sqlite_utils.Database, reminder_ids: list[int], runner: str, at: datetime) -> set[int]:
+    """Renew our lease on claimed reminders, in one statement; returns the ids still ours (a
+    reminder held past its lease may have been recovered by another pass: it is theirs now)."""
+    if not reminder_ids:
+        return set()
+    marks = ",".join("?" * len(reminder_ids))
+    return {row[0] for row in db.execute(
+        f"UPDATE reminders SET claimed_at = ? WHERE id IN ({marks}) AND status = 'sending' AND claimed_by = ? "
+        "RETURNING id", [utc_iso(at), *reminder_ids, runner]).fetchall()}
 
 
 def stale_claims(db: sqlite_utils.Database, claimed_before: datetime) -> list[dict]:
@@ -56,19 +63,31 @@ def stale_claims(db: sqlite_utils.Database, claimed_before: datetime) -> list[di
         [utc_iso(claimed_before)]))
 
 
+class Settlement(NamedTuple):
+    """What becomes of one claimed reminder. Back to PENDING releases the claim."""
+
+    reminder_id: int
+    status: str
+    reason: str | None = None
+    due_at: datetime | None = None   # None keeps the reminder's due time
+    tries: int | None = None         # None keeps its count of tries
+
+
 def settle(db: sqlite_utils.Database, reminder_id: int, status: str, now: datetime, *,
            reason: str | None = None, due_at: datetime | None = None, tries: int | None = None) -> None:
-    sets = ["status = ?", "reason = ?", "updated_at = ?"]
-    params: list = [status, reason, utc_iso(now)]
-    if status == PENDING:
-        sets += ["claimed_by = NULL", "claimed_at = NULL"]
-    if due_at is not None:
-        sets.append("due_at = ?")
-        params.append(utc_iso(due_at))
-    if tries is not None:
-        sets.append("tries = ?")
-        params.append(tries)
-    db.execute(f"UPDATE reminders SET {', '.join(sets)} WHERE id = ?", [*params, reminder_id])
+    settle_many(db, [Settlement(reminder_id, status, reason, due_at, tries)], now)
+
+
+def settle_many(db: sqlite_utils.Database, settlements: list[Settlement], now: datetime) -> None:
+    """Settle reminders in one executemany; call inside the caller's write transaction."""
+    stamp = utc_iso(now)
+    db.conn.executemany(
+        "UPDATE reminders SET status = ?, reason = ?, updated_at = ?, "
+        "claimed_by = CASE WHEN ? THEN NULL ELSE claimed_by END, "
+        "claimed_at = CASE WHEN ? THEN NULL ELSE claimed_at END, "
+        "due_at = COALESCE(?, due_at), tries = COALESCE(?, tries) WHERE id = ?",
+        [(s.status, s.reason, stamp, s.status == PENDING, s.status == PENDING,
+          None if s.due_at is None else utc_iso(s.due_at), s.tries, s.reminder_id) for s in settlements])
 
 
 def later_attempt_due(db: sqlite_utils.Database, reminder: dict, now: datetime) -> bool:
@@ -76,6 +95,35 @@ def later_attempt_due(db: sqlite_utils.Database, reminder: dict, now: datetime) 
         "SELECT 1 FROM reminders WHERE participant_id = ? AND timepoint = ? AND attempt > ? "
         "AND planned_at <= ? AND status IN ('pending', 'sending') LIMIT 1",
         [reminder["participant_id"], reminder["timepoint"], reminder["attempt"], utc_iso(now)]).fetchone())
+
+
+# The columns of ``due_details`` that are not the participant's, in the order selected.
+_DETAIL_COLUMNS = ("reminder_id", "closes_at", "completed_at", "later_attempt_due")
+
+
+def due_details(db: sqlite_utils.Database, reminder_ids: list[int], now: datetime) -> dict[int, dict]:
+    """What deciding a group of claimed reminders needs, in one query: for each reminder id, its
+    ``participant`` (the whole row), its window's ``closes_at`` and ``completed_at``, and
+    ``later_attempt_due`` (a later attempt of the same timepoint is due by ``now``, as in
+    ``later_attempt_due``)."""
+    if not reminder_ids:
+        return {}
+    marks = ",".join("?" * len(reminder_ids))
+    cursor = db.execute(
+        "SELECT r.id, t.closes_at, t.completed_at, EXISTS (SELECT 1 FROM reminders l "
+        "WHERE l.participant_id = r.participant_id AND l.timepoint = r.timepoint AND l.attempt > r.attempt "
+        "AND l.planned_at <= ? AND l.status IN ('pending', 'sending')), p.* "
+        "FROM reminders r JOIN participants p ON p.id = r.participant_id "
+        "JOIN timepoints t ON t.participant_id = r.participant_id AND t.timepoint = r.timepoint "
+        f"WHERE r.id IN ({marks})", [utc_iso(now), *reminder_ids])
+    names = [column[0] for column in cursor.description][len(_DETAIL_COLUMNS):]
+    details = {}
+    for row in cursor.fetchall():
+        extra = dict(zip(_DETAIL_COLUMNS, row))
+        extra["later_attempt_due"] = bool(extra["later_attempt_due"])
+        extra["participant"] = dict(zip(names, row[len(_DETAIL_COLUMNS):]))
+        details[extra.pop("reminder_id")] = extra
+    return details
 
 
 def pending_for(db: sqlite_utils.Database, participant_id: int, timepoint: str) -> list[dict]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from typing import NamedTuple
 
 import sqlite_utils
 
-from storage.audit import record
-from storage.db import utc_iso
+from storage.audit import Entry, record_many
+from storage.db import one, utc_iso
 
 TOKEN_BYTES = 18
 
@@ -23,26 +24,40 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
+class LinkRequest(NamedTuple):
+    """One link to mint: whose, for which timepoint, expiring when."""
+
+    participant: dict    # needs id and study_id
+    timepoint: str
+    expires_at: datetime
+
+
 def mint(db: sqlite_utils.Database, *, participant: dict, timepoint: str, expires_at: datetime, actor: str,
          now: datetime) -> str:
     """A new token for one participant's timepoint, stored hashed and audited; returns the token.
     Call inside the caller's write transaction, after checking that a link may be issued."""
-    token = secrets.token_urlsafe(TOKEN_BYTES)
-    db["link_tokens"].insert({
-        "token_hash": hash_token(token),
-        "participant_id": participant["id"],
-        "timepoint": timepoint,
-        "created_at": utc_iso(now),
-        "expires_at": utc_iso(expires_at),
-        "created_by": actor,
-    })
-    record(db, at=now, actor=actor, action="issue_link", entity="participant",
-           entity_id=participant["study_id"], after={"timepoint": timepoint})
-    return token
+    return mint_many(db, [LinkRequest(participant, timepoint, expires_at)], actor=actor, now=now)[0]
+
+
+def mint_many(db: sqlite_utils.Database, requests: list[LinkRequest], *, actor: str, now: datetime) -> list[str]:
+    """``mint`` for several links at once (one executemany for the links, one for their audit
+    entries); returns the tokens in order. The same rules: inside the caller's write
+    transaction, after checking that each link may be issued."""
+    tokens = [secrets.token_urlsafe(TOKEN_BYTES) for _ in requests]
+    stamp = utc_iso(now)
+    db.conn.executemany(
+        "INSERT INTO link_tokens (token_hash, participant_id, timepoint, created_at, expires_at, created_by) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [(hash_token(token), r.participant["id"], r.timepoint, stamp, utc_iso(r.expires_at), actor)
+         for token, r in zip(tokens, requests)])
+    record_many(db, [Entry(at=now, actor=actor, action="issue_link", entity="participant",
+                           entity_id=r.participant["study_id"], after={"timepoint": r.timepoint})
+                     for r in requests])
+    return tokens
 
 
 def by_token(db: sqlite_utils.Database, token: str) -> dict | None:
-    return next(db["link_tokens"].rows_where("token_hash = ?", [hash_token(token)]), None)
+    return one(db, "SELECT * FROM link_tokens WHERE token_hash = ?", [hash_token(token)])
 
 
 def move_expiry(db: sqlite_utils.Database, participant_id: int, timepoint: str, expires_at: datetime) -> None:

@@ -35,3 +35,10 @@ class RecordingGateway:
     def find_sent(self, to: str, since: datetime, matches) -> str | None:
         self.lookups += 1
         return next((sid for sid, message in self.accepted if message.to == to and matches(message.body)), None)
+
+
+class BatchRecordingGateway(RecordingGateway):
+    """The same double, taking a whole group in one call as the console gateway does."""
+
+    def send_many(self, messages: list[sms.Outgoing]) -> list[sms.SendResult]:
+        return [self.send(message) for message in messages]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -9,9 +10,13 @@ import pytest
 from sms import gateway as sms
 from services import messaging
 from scheduler.dispatch import MAX_TRIES, Dispatcher
+from scheduler.links import token_in
 from services import answers, enrollment
+from storage import reminders as rows
+from storage import write
 from storage.connection import open_db
-from tests.sms_fakes import RecordingGateway
+from storage.tokens import hash_token
+from tests.sms_fakes import BatchRecordingGateway, RecordingGateway
 from web.reminders import compose_body
 
 UTC = timezone.utc
@@ -19,9 +24,11 @@ PROCEDURE = date(2026, 3, 2)
 DAY1_SEND = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)  # 10:00 local (UTC) the day after
 
 
-@pytest.fixture
-def gateway():
-    return RecordingGateway()
+@pytest.fixture(params=["one_at_a_time", "whole_group"])
+def gateway(request):
+    """Every behaviour holds both for a gateway sent one message at a time (Twilio) and for one
+    that takes a claimed group in one call (the console's one outbox write)."""
+    return RecordingGateway() if request.param == "one_at_a_time" else BatchRecordingGateway()
 
 
 @pytest.fixture
@@ -223,6 +230,40 @@ def test_crash_after_the_provider_accepted_is_recovered_without_resending(trial,
     assert trial.query("SELECT status, sid FROM messages") == [{"status": "sent", "sid": crashing.accepted[0][0]}]
 
 
+class GroupCrashAfterAccept(BatchRecordingGateway):
+    """The provider accepts a whole group (the console's outbox write), then the process dies."""
+
+    def send_many(self, messages):
+        super().send_many(messages)
+        raise SystemExit("killed")
+
+
+class CrashAfterSecondAccept(RecordingGateway):
+    """Sent one at a time: the provider accepts two of a group, then the process dies."""
+
+    def send(self, message):
+        result = super().send(message)
+        if len(self.sent) == 2:
+            raise SystemExit("killed")
+        return result
+
+
+@pytest.mark.parametrize("crashing", [GroupCrashAfterAccept, CrashAfterSecondAccept])
+def test_a_group_cut_short_by_a_crash_is_recovered_without_resending(trial, app, db, clock, crashing):
+    for study_id in ("P-001", "P-002", "P-003"):
+        trial.enroll(study_id, procedure_date=PROCEDURE)
+    gateway = crashing()
+    with pytest.raises(SystemExit):
+        make(app, gateway, clock).send_due(db, DAY1_SEND)
+    accepted = len(gateway.accepted)  # 3 for the whole group, 2 when sent one at a time
+    assert trial.query("SELECT status, COUNT(*) AS n FROM messages GROUP BY status") == [{"status": "in_doubt", "n": 3}]
+    clock.now += timedelta(minutes=3)
+    counts = make(app, gateway, clock).send_due(db, DAY1_SEND)
+    assert counts == +Counter(recovered_sent=accepted, recovered_unsent=3 - accepted, sent=3 - accepted)
+    assert len(gateway.sent) == 3 == len({m.body for m in gateway.sent})  # each reminder reached it once
+    assert trial.query("SELECT COUNT(*) AS n FROM reminders WHERE status = 'sent'") == [{"n": 3}]
+
+
 class CrashBeforeSend(RecordingGateway):
     def send(self, message):
         raise SystemExit("killed before the request left")
@@ -305,3 +346,119 @@ def test_a_pass_that_lost_its_claim_does_not_send(trial, app, db, clock, gateway
     assert make(app, gateway, clock).send_due(db, DAY1_SEND) == {"recovered_unsent": 1, "sent": 1}
     assert slow.process(db, claimed[0], DAY1_SEND) == "lost_claim"
     assert len(gateway.sent) == 1
+
+
+# --- Groups --------------------------------------------------------------------------------
+
+SHARED = "+12025550177"  # one phone for two participants (a couple, a parent and child)
+
+
+def enroll_sharing(trial, *study_ids):
+    for study_id in study_ids:
+        trial.enroll(study_id, phone=SHARED, procedure_date=PROCEDURE)
+
+
+def test_two_participants_sharing_a_number_in_one_group_each_get_their_own_link(trial, dispatcher, gateway, db):
+    enroll_sharing(trial, "P-001", "P-002")
+    assert dispatcher.batch >= 2  # so both are claimed, decided and sent as one group
+    assert dispatcher.send_due(db, DAY1_SEND) == {"sent": 2}
+    assert [m.to for m in gateway.sent] == [SHARED, SHARED]
+    # Each SMS carries a different link, issued to the participant whose reminder it is.
+    whose = [trial.query(
+        "SELECT p.study_id AS reminder_of, lp.study_id AS link_of, m.participant_id = r.participant_id AS same "
+        "FROM messages m JOIN reminders r ON r.id = m.reminder_id JOIN participants p ON p.id = r.participant_id "
+        "JOIN link_tokens t ON t.token_hash = m.token_hash JOIN participants lp ON lp.id = t.participant_id "
+        "WHERE m.token_hash = ?", [hash_token(token_in(message.body))]) for message in gateway.sent]
+    assert whose == [[{"reminder_of": "P-001", "link_of": "P-001", "same": 1}],
+                     [{"reminder_of": "P-002", "link_of": "P-002", "same": 1}]]
+    assert [r["status"] for r in reminder_rows(trial, "P-001")[:1] + reminder_rows(trial, "P-002")[:1]] == ["sent"] * 2
+
+
+def test_a_shared_number_that_replied_stop_gets_nothing_from_a_group(trial, dispatcher, gateway, db):
+    enroll_sharing(trial, "P-001", "P-002")
+    messaging.receive_reply(db, sender=SHARED, body="STOP", sid="SM" + "5" * 32, now=DAY1_SEND - timedelta(hours=1))
+    assert dispatcher.send_due(db, DAY1_SEND) == {"cancelled": 2}
+    assert gateway.sent == []
+    assert [reminder_rows(trial, s)[0]["reason"] for s in ("P-001", "P-002")] == ["opted_out", "opted_out"]
+
+
+def test_twilio_refusing_a_shared_number_opts_out_each_participant_once(trial, dispatcher, gateway, db):
+    gateway.outcomes.extend([sms.SendResult(sms.OPTED_OUT, error_code=21610)] * 2)
+    enroll_sharing(trial, "P-001", "P-002")
+    assert dispatcher.send_due(db, DAY1_SEND) == {"opted_out": 2}
+    assert trial.query("SELECT study_id, sms_opt_out FROM participants ORDER BY study_id") == [
+        {"study_id": "P-001", "sms_opt_out": 1}, {"study_id": "P-002", "sms_opt_out": 1}]
+    assert trial.query("SELECT entity_id, actor FROM audit_log WHERE action = 'sms_opt_out' ORDER BY entity_id") == [
+        {"entity_id": "P-001", "actor": "twilio"}, {"entity_id": "P-002", "actor": "twilio"}]
+
+
+def test_a_stop_recorded_while_a_group_is_sent_one_by_one_stops_the_rest(trial, app, db, clock):
+    """The shared number replies STOP after the group's first SMS: the second is not sent."""
+
+    class StopAfterFirst(RecordingGateway):
+        def send(self, message):
+            result = super().send(message)
+            if len(self.sent) == 1:
+                webhook = open_db(app.config["DATABASE"])
+                try:
+                    messaging.receive_reply(webhook, sender=message.to, body="STOP", sid="SM" + "6" * 32,
+                                            now=DAY1_SEND)
+                finally:
+                    webhook.close()
+            return result
+
+    enroll_sharing(trial, "P-001", "P-002")
+    gateway = StopAfterFirst()
+    assert make(app, gateway, clock).send_due(db, DAY1_SEND) == {"sent": 1, "requeued": 1, "cancelled": 1}
+    assert len(gateway.sent) == 1
+    assert [(reminder_rows(trial, s)[0]["status"], reminder_rows(trial, s)[0]["reason"])
+            for s in ("P-001", "P-002")] == [("sent", None), ("cancelled", "opted_out")]
+
+
+def test_a_claim_still_held_by_another_pass_is_left_to_it(trial, app, db, clock, gateway):
+    trial.enroll(procedure_date=PROCEDURE)
+    holder = make(app, gateway, clock)
+    with write(db):
+        claimed = rows.claim_due(db, DAY1_SEND, holder.runner, 10, claimed_at=clock())
+    clock.now += timedelta(minutes=1)  # the holder's lease (2 minutes) has not run out
+    other = make(app, gateway, clock)
+    assert other.send_due(db, DAY1_SEND) == {}
+    assert gateway.sent == []
+    assert holder.process_group(db, claimed, DAY1_SEND) == ["sent"]
+    assert other.send_due(db, DAY1_SEND) == {}
+    assert len(gateway.sent) == 1
+
+
+def test_a_group_partly_recovered_by_another_pass_sends_only_what_it_still_holds(trial, app, db, clock, gateway):
+    trial.enroll("P-001", procedure_date=PROCEDURE)
+    trial.enroll("P-002", procedure_date=PROCEDURE)
+    slow = make(app, gateway, clock)
+    with write(db):
+        claimed = rows.claim_due(db, DAY1_SEND, slow.runner, 10, claimed_at=clock())
+    clock.now += timedelta(minutes=1)
+    with write(db):
+        assert rows.keep_claim(db, claimed[1]["id"], slow.runner, clock())  # P-002's lease renewed, not P-001's
+    clock.now += timedelta(minutes=1, seconds=30)  # P-001's claim is stale, P-002's is still held
+    assert make(app, gateway, clock).send_due(db, DAY1_SEND) == {"recovered_unsent": 1, "sent": 1}
+    assert slow.process_group(db, claimed, DAY1_SEND) == ["lost_claim", "sent"]
+    assert len(gateway.sent) == 2
+    assert trial.query("SELECT r.participant_id, COUNT(*) AS n FROM messages m JOIN reminders r ON r.id = m.reminder_id "
+                       "WHERE m.status = 'queued' GROUP BY r.participant_id ORDER BY r.participant_id") == [
+        {"participant_id": 1, "n": 1}, {"participant_id": 2, "n": 1}]
+
+
+def test_a_slow_provider_leaves_the_rest_of_a_group_to_the_next_group(trial, app, db, clock):
+    """Sent one at a time, a group starts no send once half its lease has gone."""
+
+    class Slow(RecordingGateway):
+        def send(self, message):
+            clock.now += timedelta(seconds=40)  # the lease is 2 minutes: the third send would start at 80 s
+            return super().send(message)
+
+    for study_id in ("P-001", "P-002", "P-003"):
+        trial.enroll(study_id, procedure_date=PROCEDURE)
+    gateway = Slow()
+    assert make(app, gateway, clock).send_due(db, DAY1_SEND) == {"sent": 3, "requeued": 1}
+    assert len(gateway.sent) == 3 == len({m.body for m in gateway.sent})
+    assert trial.query("SELECT status, COUNT(*) AS n FROM messages GROUP BY status ORDER BY status") == [
+        {"status": "not_sent", "n": 1}, {"status": "queued", "n": 3}]

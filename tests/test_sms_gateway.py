@@ -2,6 +2,7 @@
 signatures, TwiML, and a contract test against Prism serving Twilio's own OpenAPI spec."""
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -490,3 +491,31 @@ def test_a_reminder_pass_through_prism_stores_twilios_sid(prism, app, trial):
     assert len(stored) == 1 and SID_FORMAT.fullmatch(stored[0]["sid"])
     assert (stored[0]["status"], stored[0]["to_number"]) == ("queued", "+12025550101")
     twilio_app.extensions["sms_gateway"].close()
+
+
+# --- the console gateway's outbox ------------------------------------------------------------
+
+def test_console_gateway_appends_a_group_one_line_each_and_finds_each_again(tmp_path):
+    outbox, printed = tmp_path / "outbox.jsonl", io.StringIO()
+    gateway = sms.ConsoleGateway(outbox, stream=printed)
+    since = datetime.now(timezone.utc) - timedelta(seconds=1)
+    results = gateway.send_many([Outgoing(TO, BODY + " 1"), Outgoing(FROM, BODY + " 2")])
+    assert [r.outcome for r in results] == [ACCEPTED, ACCEPTED]
+    assert all(SID_FORMAT.fullmatch(r.sid) for r in results) and results[0].sid != results[1].sid
+    lines = [json.loads(line) for line in outbox.read_text().splitlines()]
+    assert [(line["sid"], line["to"], line["body"]) for line in lines] == [
+        (results[0].sid, TO, BODY + " 1"), (results[1].sid, FROM, BODY + " 2")]
+    assert gateway.find_sent(TO, since, lambda body: body.endswith(" 1")) == results[0].sid
+    assert gateway.find_sent(TO, since, lambda body: body.endswith(" 2")) is None  # that one went to FROM
+    assert TO not in printed.getvalue() and sms.mask_number(TO) in printed.getvalue()
+
+
+def test_a_torn_line_left_by_a_killed_writer_never_swallows_the_next_group(tmp_path):
+    outbox = tmp_path / "outbox.jsonl"
+    outbox.write_text('{"sid": "SM' + "0" * 32 + '", "to": "+1202555')  # killed mid-write: never accepted
+    gateway = sms.ConsoleGateway(outbox, stream=io.StringIO())
+    since = datetime.now(timezone.utc) - timedelta(seconds=1)
+    [result] = gateway.send_many([Outgoing(TO, BODY)])
+    torn, ours = outbox.read_text().splitlines()
+    assert torn.endswith('"+1202555') and json.loads(ours)["sid"] == result.sid
+    assert gateway.find_sent(TO, since, lambda body: body == BODY) == result.sid
