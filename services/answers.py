@@ -1,13 +1,12 @@
 """Storing a patient's answers to one instrument of one timepoint."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from datetime import datetime
 from typing import Any
 
 from questionnaires.protocol import Protocol
-from storage import participants, responses, write
-from storage.audit import record
+from storage import audit, participants, responses, write
 
 SAVED = "saved"
 ALREADY_RECEIVED = "already_received"
@@ -19,10 +18,17 @@ def instruments_due(protocol: Protocol, timepoint_id: str) -> tuple[str, ...]:
 
 
 def received(db, participant_id: int, timepoint_id: str) -> dict[str, dict]:
+    """The newest answer to each instrument of a timepoint, by instrument id (decoded: for a review)."""
     return responses.latest(db, participant_id, timepoint_id)
 
 
-def next_instrument(protocol: Protocol, timepoint_id: str, done: Mapping[str, Any]) -> str | None:
+def instruments_received(db, participant_id: int, timepoint_id: str) -> frozenset[str]:
+    """Which instruments of a timepoint are answered, with no answer read: what a patient's next
+    step needs."""
+    return responses.instruments_in(db, participant_id, timepoint_id)
+
+
+def next_instrument(protocol: Protocol, timepoint_id: str, done: Container[str]) -> str | None:
     """The first instrument of the timepoint not yet answered, in protocol order."""
     return next((name for name in instruments_due(protocol, timepoint_id) if name not in done), None)
 
@@ -33,24 +39,30 @@ def submit(db, protocol: Protocol, *, participant: Mapping[str, Any], timepoint_
     """Validate, score and store version 1 of an answer; SAVED or ALREADY_RECEIVED.
 
     Raises AnswerError (nothing stored) when the answers are invalid, and ValueError when the
-    instrument is not due at that timepoint.
+    instrument is not due at that timepoint. Everything that can be worked out beforehand is,
+    so the write lock is held for a few plain statements: the answer, its audit entry, which
+    instruments are in, and (with the last one) the timepoint marked complete.
     """
-    if instrument_id not in instruments_due(protocol, timepoint_id):
+    due = instruments_due(protocol, timepoint_id)
+    if instrument_id not in due:
         raise ValueError(f"{instrument_id!r} is not given at {timepoint_id!r}")
     instrument = protocol.instruments[instrument_id]
     clean = instrument.validate(answers)
     scores = instrument.score(clean)
+    # Encoded before the write lock, which the other workers wait for (a waiting SQLite writer
+    # sleeps a millisecond or more): inside it, the statements alone.
+    answer = responses.encode_first(
+        participant_id=participant["id"], timepoint=timepoint_id, instrument=instrument_id,
+        instrument_version=instrument.version, answers=clean, scores=scores,
+        input_mode=input_mode, source=source, submitted_at=now, recorded_by=recorded_by)
+    entry = audit.encode(audit.Entry(now, recorded_by, "submit", "response", after={
+        "study_id": participant["study_id"], "timepoint": timepoint_id, "instrument": instrument_id, "version": 1}))
     with write(db):
-        response_id = responses.insert_first(
-            db, participant_id=participant["id"], timepoint=timepoint_id, instrument=instrument_id,
-            instrument_version=instrument.version, answers=clean, scores=scores,
-            input_mode=input_mode, source=source, submitted_at=now, recorded_by=recorded_by)
+        response_id = responses.insert_encoded_first(db, answer)
         if response_id is None:
             return ALREADY_RECEIVED
-        record(db, at=now, actor=recorded_by, action="submit", entity="response", entity_id=response_id,
-               after={"study_id": participant["study_id"], "timepoint": timepoint_id,
-                      "instrument": instrument_id, "version": 1})
-        done = responses.latest(db, participant["id"], timepoint_id)
-        if next_instrument(protocol, timepoint_id, done) is None:
+        audit.store(db, entry._replace(entity_id=str(response_id)))
+        # Read inside the transaction: of two forms sent at once, the later commit completes the timepoint.
+        if responses.instruments_in(db, participant["id"], timepoint_id).issuperset(due):
             participants.mark_completed(db, participant["id"], timepoint_id, now)
     return SAVED

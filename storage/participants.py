@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
-from storage.db import utc_iso
+from storage.db import one, utc_iso
 
 
 def by_study_id(db: sqlite_utils.Database, study_id: str) -> dict | None:
@@ -16,7 +16,7 @@ def by_study_id(db: sqlite_utils.Database, study_id: str) -> dict | None:
 
 
 def by_id(db: sqlite_utils.Database, participant_id: int) -> dict | None:
-    return next(db["participants"].rows_where("id = ?", [participant_id]), None)
+    return one(db, "SELECT * FROM participants WHERE id = ?", [participant_id])
 
 
 def insert(db: sqlite_utils.Database, row: dict[str, Any]) -> int:
@@ -37,8 +37,7 @@ def insert_timepoints(db: sqlite_utils.Database, participant_id: int, windows: l
 
 
 def timepoint(db: sqlite_utils.Database, participant_id: int, timepoint_id: str) -> dict | None:
-    return next(db["timepoints"].rows_where(
-        "participant_id = ? AND timepoint = ?", [participant_id, timepoint_id]), None)
+    return one(db, "SELECT * FROM timepoints WHERE participant_id = ? AND timepoint = ?", [participant_id, timepoint_id])
 
 
 def timepoints(db: sqlite_utils.Database, participant_id: int) -> list[dict]:

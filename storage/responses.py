@@ -75,6 +75,12 @@ def latest(db: sqlite_utils.Database, participant_id: int, timepoint: str) -> di
     return {row["instrument"]: row for row in newest(db, participant_id=participant_id, timepoint=timepoint)}
 
 
+def instruments_in(db: sqlite_utils.Database, participant_id: int, timepoint: str) -> frozenset[str]:
+    """The instruments answered at one timepoint: one indexed read of newest_answers, no answer decoded."""
+    return frozenset(instrument for instrument, in db.conn.execute(
+        "SELECT instrument FROM newest_answers WHERE participant_id = ? AND timepoint = ?", [participant_id, timepoint]))
+
+
 def insert_first(db: sqlite_utils.Database, *, participant_id: int, timepoint: str, instrument: str,
                  instrument_version: str, answers: dict, scores: dict, input_mode: str, source: str,
                  submitted_at: datetime, recorded_by: str) -> int | None:
@@ -83,12 +89,24 @@ def insert_first(db: sqlite_utils.Database, *, participant_id: int, timepoint: s
     INSERT OR IGNORE against UNIQUE(participant, timepoint, instrument, version) makes a
     double submit, even two at the same instant, keep the first answer.
     """
-    cursor = db.execute(
+    return insert_encoded_first(db, encode_first(
+        participant_id=participant_id, timepoint=timepoint, instrument=instrument,
+        instrument_version=instrument_version, answers=answers, scores=scores, input_mode=input_mode,
+        source=source, submitted_at=submitted_at, recorded_by=recorded_by))
+
+
+def encode_first(*, participant_id: int, timepoint: str, instrument: str, instrument_version: str, answers: dict,
+                 scores: dict, input_mode: str, source: str, submitted_at: datetime, recorded_by: str) -> tuple:
+    """Version 1 of an answer as the row ``insert_encoded_first`` stores, its JSON and time encoded:
+    made before a write lock is taken, so the lock is held for the INSERT alone."""
+    return (participant_id, timepoint, instrument, instrument_version, json.dumps(answers, sort_keys=True),
+            json.dumps(scores, sort_keys=True), input_mode, source, utc_iso(submitted_at), recorded_by)
+
+
+def insert_encoded_first(db: sqlite_utils.Database, row: tuple) -> int | None:
+    """``insert_first`` of a row from ``encode_first``: its id, or None when version 1 is already there."""
+    cursor = db.conn.execute(
         "INSERT OR IGNORE INTO responses (participant_id, timepoint, instrument, instrument_version, "
         "version, answers, scores, input_mode, source, submitted_at, recorded_by) "
-        "VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
-        [participant_id, timepoint, instrument, instrument_version,
-         json.dumps(answers, sort_keys=True), json.dumps(scores, sort_keys=True),
-         input_mode, source, utc_iso(submitted_at), recorded_by],
-    )
+        "VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)", row)
     return cursor.lastrowid if cursor.rowcount == 1 else None

@@ -29,6 +29,12 @@ class PatientForm(FlaskForm):
     class Meta:
         csrf = False
 
+        def get_translations(self, form):
+            # WTForms' own catalogue holds only its validators' messages; a patient form has no
+            # validator (the instrument decides, in the patient's words) and no CSRF token, so it
+            # needs none, and Flask-WTF would parse the catalogue again on every request.
+            return None
+
     instrument_id: str = ""
     instrument: Instrument      # as the protocol asks it; set by make_form
     version = HiddenField()

@@ -80,7 +80,7 @@ def start(token: str):
     if page:
         return page
     timepoint = link.window["timepoint"]
-    done = answer_service.received(get_db(), link.participant["id"], timepoint)
+    done = answer_service.instruments_received(get_db(), link.participant["id"], timepoint)
     following = answer_service.next_instrument(protocol(), timepoint, done)
     if following is None:
         return render_template("patient/thanks.html", token=token)
@@ -97,7 +97,7 @@ def form(token: str, instrument: str):
     if instrument not in steps:
         return message_page(404, _("Page not found"), _("This form is not part of this questionnaire."))
     db = get_db()
-    done = answer_service.received(db, link.participant["id"], timepoint)
+    done = answer_service.instruments_received(db, link.participant["id"], timepoint)
     context = {
         "token": token,
         "instrument": protocol().instruments[instrument],
@@ -110,7 +110,8 @@ def form(token: str, instrument: str):
     if instrument in done:
         if request.method == "POST":
             return redirect(url_for(".form", token=token, instrument=instrument, received=1), 303)
-        return render_template("patient/review.html", response=done[instrument], dict=dict,
+        response = answer_service.received(db, link.participant["id"], timepoint)[instrument]
+        return render_template("patient/review.html", response=response, dict=dict,
                                drug_names={drug.id: drug.name for drug in MEDICATION.drugs},
                                already=request.args.get("received") == "1", **context)
 
@@ -136,8 +137,9 @@ def form(token: str, instrument: str):
                                hidden_problem="tampered", **context), 400
     if outcome == answer_service.ALREADY_RECEIVED:
         return redirect(url_for(".form", token=token, instrument=instrument, received=1), 303)
-    done = answer_service.received(db, link.participant["id"], timepoint)
-    following = answer_service.next_instrument(protocol(), timepoint, done)
+    # The next step from what was in before and this answer, without reading them again: a form
+    # answered meanwhile on another device shows as received when it is opened.
+    following = answer_service.next_instrument(protocol(), timepoint, done | {instrument})
     if following is None:
         return redirect(url_for(".start", token=token), 303)
     return redirect(url_for(".form", token=token, instrument=following), 303)
