@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from questionnaires.base import N_, AnswerError, require_int
@@ -176,7 +177,7 @@ class OdiInstrument:
     # The fewest sections answered that give an index: 8 of the ten of version 2.1a.
     min_sections: int = MIN_SECTIONS_FOR_SCORE
 
-    @property
+    @cached_property   # read several times per form: validate and score
     def fields(self) -> tuple[str, ...]:
         """The sections this version asks, as answer fields (a subset of FIELDS, in order)."""
         return tuple(section.field for section in self.sections)
@@ -208,7 +209,11 @@ class OdiInstrument:
         return max(0, min_answered - sum(answers.get(field) not in (None, "") for field in self.fields))
 
     def score(self, answers: Mapping[str, Any]) -> dict[str, Any]:
-        clean = self.validate(answers)
+        return self.score_valid(self.validate(answers))
+
+    def score_valid(self, clean: Mapping[str, int | None]) -> dict[str, Any]:
+        """score() of answers that validate() returned, without validating them a second time
+        (the import scores tens of thousands of forms it has just validated)."""
         score = odi_score(clean, self.fields, self.min_sections)
         return {
             "odi_score": score,

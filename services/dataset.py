@@ -1,6 +1,7 @@
 """Exporting the scored dataset (audited), and importing paper-collected data (all or nothing)."""
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -8,7 +9,7 @@ from typing import Any
 
 from questionnaires.protocol import Protocol
 from reports import export, importer
-from storage import participants, responses, write
+from storage import audit, bulk, participants, write
 from storage.audit import record
 from storage.db import utc_iso
 
@@ -58,59 +59,75 @@ def audit_export(db, fmt: str, rows: int | None, *, actor: str, now: datetime, i
 def create_from_paper(db, study_id: str, arm: str, punctures: int | None, *, actor: str, now: datetime) -> int:
     """A participant known only from paper records: no phone or procedure date, so no reminders.
     Inside the caller's transaction; audited."""
-    participant_id = participants.insert(db, {
-        "study_id": study_id, "arm": arm, "phone": None, "timezone": "UTC", "language": "en",
-        "procedure_date": None, "punctures": punctures, "allocation": "external",
-        "allocation_reason": "imported from paper records", "enrolled_at": utc_iso(now), "enrolled_by": actor})
-    record(db, at=now, actor=actor, action="enroll", entity="participant", entity_id=study_id,
-           after={"arm": arm, "source": "import"})
+    participant_id = participants.insert(db, _paper_participant(study_id, arm, punctures, actor=actor, now=now))
+    record(db, **_enrolled_from_paper(study_id, arm, actor=actor, now=now)._asdict())
     return participant_id
+
+
+def _paper_participant(study_id: str, arm: str, punctures: int | None, *, actor: str, now: datetime) -> dict:
+    return {"study_id": study_id, "arm": arm, "phone": None, "timezone": "UTC", "language": "en",
+            "procedure_date": None, "punctures": punctures, "allocation": "external",
+            "allocation_reason": "imported from paper records", "enrolled_at": utc_iso(now), "enrolled_by": actor}
+
+
+def _enrolled_from_paper(study_id: str, arm: str, *, actor: str, now: datetime) -> audit.Entry:
+    return audit.Entry(at=now, actor=actor, action="enroll", entity="participant", entity_id=study_id,
+                       after={"arm": arm, "source": "import"})
 
 
 def import_dataset(db, protocol: Protocol, data: bytes, *, actor: str, now: datetime) -> dict[str, int]:
     """Validate the whole file, then store it in one transaction; nothing on any problem.
 
-    Raises reports.importer.ImportError_ with every problem (row, column, message).
+    Raises reports.importer.ImportError_ with every problem (row, column, message). The writes
+    are a few set-based statements (storage.bulk) whatever the size of the file.
     """
     enrolled = participants.arms_by_study_id(db)
     parsed = importer.parse(data, protocol, enrolled)
     counts = {"participants_created": 0, "answers_stored": 0, "answers_unchanged": 0}
     with write(db):
-        ids, already_enrolled = {}, set()
-        for study_id, arm in parsed.arms.items():
-            existing = participants.by_study_id(db, study_id)
-            if existing is not None:
-                already_enrolled.add(study_id)
-            if existing is None:
-                ids[study_id] = create_from_paper(db, study_id, arm, parsed.punctures.get(study_id), actor=actor,
-                                                  now=now)
-                counts["participants_created"] += 1
-            else:
-                ids[study_id] = existing["id"]
-        conflicts = []
-        # Only participants enrolled before this import can already have answers.
-        earlier = {(study_id, tp.id): responses.latest(db, ids[study_id], tp.id)
-                   for study_id in already_enrolled for tp in protocol.timepoints}
-        for number, study_id, timepoint, instrument, answers, scores, mode in parsed.answers:
-            current = earlier.get((study_id, timepoint), {}).get(instrument)
-            if current is not None:
-                if current["answers"] == answers:
-                    counts["answers_unchanged"] += 1
-                    continue
-                conflicts.append(importer.Problem(number, instrument, f"{study_id} already has a different {instrument} "
-                                                  f"answer at {timepoint}: correct it as a new version, not by import"))
-                continue
-            responses.insert_first(db, participant_id=ids[study_id], timepoint=timepoint, instrument=instrument,
-                                   instrument_version=protocol.instruments[instrument].version, answers=answers, scores=scores,
-                                   input_mode=mode, source="paper", submitted_at=now, recorded_by=actor)
-            counts["answers_stored"] += 1
-        if conflicts:
-            raise importer.ImportError_(conflicts)  # rolls the whole transaction back
-        for study_id in already_enrolled:  # participants created here have no schedule to complete
-            participant_id = ids[study_id]
-            for tp in protocol.timepoints:
-                done = responses.latest(db, participant_id, tp.id)
-                if done and all(name in done for name in tp.instruments):
-                    participants.mark_completed(db, participant_id, tp.id, now)
+        ids = bulk.participant_ids(db, parsed.arms)
+        already_enrolled = set(ids)
+        created = [study_id for study_id in parsed.arms if study_id not in already_enrolled]
+        bulk.insert_participants(db, (_paper_participant(study_id, parsed.arms[study_id], parsed.punctures.get(study_id),
+                                                         actor=actor, now=now) for study_id in created))
+        audit.record_many(db, [_enrolled_from_paper(study_id, parsed.arms[study_id], actor=actor, now=now)
+                               for study_id in created])
+        counts["participants_created"] = len(created)
+        ids.update(bulk.participant_ids(db, created))
+        earlier = _earlier_answers(db, parsed, ids, already_enrolled)
+        counts["answers_unchanged"] = len(earlier)
+        stored_at, versions = utc_iso(now), {name: instrument.version for name, instrument in protocol.instruments.items()}
+        new = [answer for answer in parsed.answers if (answer.study_id, answer.timepoint, answer.instrument) not in earlier]
+        bulk.insert_first_versions(db, ((ids[a.study_id], a.timepoint, a.instrument, versions[a.instrument], a.answers,
+                                         a.scores, a.input_mode, "paper", stored_at, actor) for a in new))
+        counts["answers_stored"] = len(new)
+        if already_enrolled:  # participants created here have no schedule to complete
+            bulk.mark_answered_timepoints_completed(db, [ids[study_id] for study_id in already_enrolled],
+                                                    {tp.id: tp.instruments for tp in protocol.timepoints}, now)
         record(db, at=now, actor=actor, action="import", entity="dataset", entity_id="csv", after=counts)
     return counts
+
+
+def _earlier_answers(db, parsed: importer.Parsed, ids: dict[str, int], already_enrolled: set[str]) -> set[tuple]:
+    """The (study_id, timepoint, instrument) of the file's answers that are already stored, the
+    same; raises ImportError_ (rolling the transaction back) naming each that is stored different."""
+    if not already_enrolled:
+        return set()
+    in_file = {(ids[a.study_id], a.timepoint, a.instrument): a for a in parsed.answers if a.study_id in already_enrolled}
+    stored = {}
+    for participant_id, timepoint, instrument, answers in bulk.newest_answers_of(db, [ids[s] for s in already_enrolled]):
+        if (participant_id, timepoint, instrument) in in_file:
+            stored[participant_id, timepoint, instrument] = answers
+    same, conflicts = set(), []
+    for key, answer in in_file.items():  # in file order, so the problems are too
+        if key not in stored:
+            continue
+        if stored[key] == json.loads(answer.answers):
+            same.add((answer.study_id, answer.timepoint, answer.instrument))
+        else:
+            conflicts.append(importer.Problem(
+                answer.row, answer.instrument, f"{answer.study_id} already has a different {answer.instrument} "
+                f"answer at {answer.timepoint}: correct it as a new version, not by import"))
+    if conflicts:
+        raise importer.ImportError_(conflicts)
+    return same
