@@ -165,11 +165,12 @@ def long_rows(db, protocol: Protocol, identifiable: bool = False) -> Iterator[di
             windows = {row["timepoint"]: row for row in next_windows[1]}
             next_windows = next(window_groups, None)
         baseline_nsaid = nsaid_of(by_timepoint.get(protocol.baseline.id, {}))
+        base = _participant_row(blank, person, identifiable) | clinical    # what every row of theirs repeats
         for tp in protocol.timepoints:
             answers = by_timepoint.get(tp.id, {})
             reduction = (nsaid_reduction(protocol, tp.id, baseline_nsaid, nsaid_of(answers))
                          if "medication" in answers else None)
-            yield _row(blank, person, tp.id, answers, windows.get(tp.id), reduction, identifiable) | clinical
+            yield _row(base, tp.id, answers, windows.get(tp.id), reduction)
 
 
 def nsaid_of(answers: dict[str, dict]) -> float | None:
@@ -177,15 +178,21 @@ def nsaid_of(answers: dict[str, dict]) -> float | None:
     return answers.get("medication", {}).get("scores", {}).get("nsaid_mg_day")
 
 
-def _row(blank: dict[str, str], person: dict, timepoint: str, answers: dict[str, dict], window: dict | None,
-         nsaid_reduction_value: float | None, identifiable: bool) -> dict[str, str]:
+def _participant_row(blank: dict[str, str], person: dict, identifiable: bool) -> dict[str, str]:
     row = blank.copy()
-    row.update(study_id=person["study_id"], arm=person["arm"], timepoint=timepoint,
+    row.update(study_id=person["study_id"], arm=person["arm"],
                punctures="" if person["punctures"] is None else str(person["punctures"]),
                stratum=person["stratum"] or "", allocation=person["allocation"], participant_status=person["status"])
     if identifiable:
         for key in IDENTIFIABLE_COLUMNS:
             row[key] = "" if person.get(key) is None else str(person[key])
+    return row
+
+
+def _row(base: dict[str, str], timepoint: str, answers: dict[str, dict], window: dict | None,
+         nsaid_reduction_value: float | None) -> dict[str, str]:
+    row = base.copy()
+    row["timepoint"] = timepoint
     if vas := answers.get("vas"):
         row["vas"] = _number(vas["scores"]["vas_cm"], VAS_DECIMALS, fixed=True)
         row["vas_mode"] = vas["scores"]["vas_mode"]
