@@ -30,6 +30,11 @@ DEFAULT_LANGUAGE = "en"
 # Baseline is collected in the 30 days before the procedure; six months ahead is a long wait list.
 PLAUSIBLE_PAST_DAYS = 30
 PLAUSIBLE_FUTURE_DAYS = 180
+# Outside these no confirmation helps: a schedule runs up to years past the procedure, and a date
+# near the calendar's ends (9999-12-31, 0001-01-01) cannot carry one. Wide enough for a registry's
+# historical procedures; far beyond any typo a nurse means.
+EARLIEST_PROCEDURE = date(1990, 1, 1)
+LATEST_PROCEDURE = date(2099, 12, 31)
 RANDOMIZED = "randomized"
 EXTERNAL = "external"
 MAX_REASON_LENGTH = 500
@@ -172,6 +177,10 @@ def validate_enrollment(protocol: Protocol, languages: list[str], *, study_id: s
             clean_date = date.fromisoformat(procedure_date)
         except ValueError:
             errors["procedure_date"] = "must be a date written YYYY-MM-DD"
+    if clean_date and not EARLIEST_PROCEDURE <= clean_date <= LATEST_PROCEDURE:
+        errors["procedure_date"] = (f"{clean_date.isoformat()} is not a possible procedure date: it must fall "
+                                    f"between {EARLIEST_PROCEDURE:%d %b %Y} and {LATEST_PROCEDURE:%d %b %Y}")
+        clean_date = None
     if clean_date and today and not confirm_date:
         if clean_date < today - timedelta(days=PLAUSIBLE_PAST_DAYS):
             errors["procedure_date"] = (f"{clean_date:%d %b %Y} is more than {PLAUSIBLE_PAST_DAYS} days ago: "

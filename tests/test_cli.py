@@ -113,3 +113,11 @@ def test_every_cli_command_has_help_with_an_example(app):
 @pytest.mark.parametrize("group,command", [("reminders", "send-due"), ("messages", "list")])
 def test_every_grouped_command_has_help_with_an_example(app, group, command):
     assert "Example: flask --app app" in app.cli.commands[group].commands[command].help
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+def test_enroll_refuses_an_impossible_date_without_a_traceback(runner, trial, day):
+    result = runner.invoke(args=["enroll", "P-900", "--arm", "A", "--procedure-date", day, "--confirm-date"])
+    assert result.exit_code == 1 and result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"{day} is not a possible procedure date" in result.output and "Traceback" not in result.output
+    assert trial.query("SELECT COUNT(*) AS n FROM participants") == [{"n": 0}]

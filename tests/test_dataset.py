@@ -265,11 +265,13 @@ def test_staff_downloads(simulated, client, clock, trial):
     staff.login("investigator")
     response = client.get("/staff/dataset/download?format=csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Cache-Control"] == "no-store"       # trial data: never kept by a cache
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert len(rows) == 180 and list(rows[0])[:19] == CONTRACT
     for fmt in ("wide-csv", "xlsx", "sav", "codebook-csv", "codebook-html"):
         got = client.get(f"/staff/dataset/download?format={fmt}")
         assert got.status_code == 200 and got.headers["Content-Disposition"].startswith("attachment"), fmt
+        assert got.headers["Cache-Control"] == "no-store", fmt
         assert len(got.data) > 1000
         got.close()  # a file response holds its file open until the server closes it
     assert client.get("/staff/dataset/download?format=csv&identifiable=1").status_code == 403
@@ -277,6 +279,11 @@ def test_staff_downloads(simulated, client, clock, trial):
     staff.post("/staff/logout", {})
     staff.login("admin")
     identifiable = client.get("/staff/dataset/download?format=csv&identifiable=1")
+    assert identifiable.headers["Cache-Control"] == "no-store"
+    assert client.get("/staff/report?download=json").headers["Cache-Control"] == "no-store"
+    asset = client.get("/static/staff.css")
+    assert "no-store" not in asset.headers.get("Cache-Control", "")
+    asset.close()
     assert "phone" in identifiable.get_data(as_text=True).splitlines()[0]
     actions = [r["action"] for r in trial.query("SELECT action FROM audit_log WHERE entity = 'dataset'")]
     assert actions.count("export_identifiable") == 1 and actions.count("export") == 4

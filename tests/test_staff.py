@@ -241,6 +241,15 @@ def test_enrollment_refuses_bad_input_and_stores_nothing(staff, trial, change, f
     assert trial.query("SELECT COUNT(*) AS n FROM allocations WHERE participant_id IS NOT NULL") == [{"n": 0}]
 
 
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "1989-12-31", "2100-01-01"])
+def test_an_impossible_procedure_date_is_refused_even_when_confirmed(staff, trial, day):
+    staff.login("investigator")
+    response = staff.post("/staff/enroll", {**ENROLL, "procedure_date": day, "confirm_date": "y"})
+    assert response.status_code == 400
+    assert f"{day} is not a possible procedure date" in text(response)
+    assert trial.query("SELECT COUNT(*) AS n FROM participants") == [{"n": 0}]
+
+
 def test_a_far_date_goes_through_once_confirmed(staff, trial):
     staff.login("investigator")
     assert staff.post("/staff/enroll", {**ENROLL, "procedure_date": "2025-12-01", "confirm_date": "y"}).status_code == 303

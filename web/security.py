@@ -7,7 +7,7 @@ import hashlib
 import logging
 from pathlib import Path
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 from scheduler.links import redact
 
@@ -55,6 +55,8 @@ def init_app(app: Flask) -> None:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Frame-Options"] = "DENY"
-        if response.mimetype == "text/html":
+        # Pages, exports, the report: trial data, never kept by a browser or a proxy. Only the
+        # static assets (no data in them) may be cached.
+        if request.endpoint != "static":
             response.headers["Cache-Control"] = "no-store"
         return response
