@@ -85,6 +85,14 @@ def authenticate(db, *, email: str, password: str, ip: str | None, now: datetime
     return Login(OK, user) if valid else Login(WRONG)
 
 
+def sign_out(db, user: dict, *, now: datetime) -> None:
+    """End every session of ``user`` (this browser's and any other's), audited. The cookie of a
+    session copied before now no longer signs in: it carries the old session version."""
+    with write(db):
+        users.revoke_sessions(db, user["id"])
+        record(db, at=now, actor=user["email"], action="logout", entity="user", entity_id=user["email"])
+
+
 def _verify(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)

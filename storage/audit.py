@@ -27,6 +27,7 @@ ACTIONS = {
     "withdraw": "Withdrawn",
     "create_user": "Staff account created",
     "login": "Signed in",
+    "logout": "Signed out (every session of the user ended)",
     "export": "Dataset exported",
     "export_identifiable": "Identifiable dataset exported",
     "download_report": "Report downloaded",

@@ -300,3 +300,10 @@ def m007_newest_answers(db: sqlite_utils.Database) -> None:
                 ON CONFLICT (participant_id, timepoint, instrument) DO UPDATE SET {updates}
                 WHERE excluded.version > newest_answers.version;
         END""")
+
+
+@MIGRATIONS()
+def m008_session_version(db: sqlite_utils.Database) -> None:
+    # A staff session carries its user's session_version; signing out (or anything that must end
+    # every session of that user) raises it, and a cookie with an older one no longer signs in.
+    db.execute("ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 1")

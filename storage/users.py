@@ -21,6 +21,11 @@ def insert(db: sqlite_utils.Database, *, email: str, password_hash: str, role: s
                                "created_at": utc_iso(now)}).last_pk
 
 
+def revoke_sessions(db: sqlite_utils.Database, user_id: int) -> None:
+    """End every session of this user, on every device: their cookies' version is now old."""
+    db.execute("UPDATE users SET session_version = session_version + 1 WHERE id = ?", [user_id])
+
+
 def set_password_hash(db: sqlite_utils.Database, user_id: int, password_hash: str) -> None:
     db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user_id])
 

@@ -87,6 +87,33 @@ def test_another_roles_action_is_403_and_changes_nothing(staff, trial, role, pat
 
 # --- Login, sessions ----------------------------------------------------------------------
 
+def test_a_cookie_copied_before_logout_no_longer_signs_in(staff, client, app, trial):
+    from tests.staff_support import Staff
+    staff.login("nurse")
+    copied = client.get_cookie("session").value
+    other_device = app.test_client()
+    Staff(other_device).login("nurse")                       # the same nurse on a second device
+    assert client.get("/staff/").status_code == 200
+    assert staff.post("/staff/logout", {}).status_code == 303
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    after = thief.get("/staff/")
+    assert after.status_code in (302, 303) and "/staff/login" in after.headers["Location"]
+    assert other_device.get("/staff/").status_code in (302, 303)  # every session of the user ends
+    assert [r["action"] for r in trial.query("SELECT action FROM audit_log WHERE action IN ('login', 'logout')")] \
+        == ["login", "login", "logout"]
+
+
+def test_a_deactivated_user_is_signed_out_at_the_next_request(staff, client, app):
+    staff.login("nurse")
+    db = open_db(app.config["DATABASE"])
+    try:
+        db.execute("UPDATE users SET active = 0 WHERE email = 'nurse@hospital.example'")
+    finally:
+        db.close()
+    assert client.get("/staff/").status_code in (302, 303)
+
+
 def test_login_then_logout(staff, client):
     response = staff.login("nurse")
     assert response.status_code == 303 and response.headers["Location"] == "/staff/"

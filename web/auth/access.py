@@ -35,7 +35,8 @@ def current_user() -> dict | None:
         session["signed_out_idle"] = True
         return None
     user = users.by_id(get_db(), user_id)
-    if user is None or not user["active"]:
+    # Deactivated, or signed out since this cookie was issued (on this device or another one).
+    if user is None or not user["active"] or session.get("session_version") != user["session_version"]:
         session.clear()
         return None
     session["seen"] = utc_iso(now())

@@ -42,6 +42,7 @@ def login():
             session.clear()
             session.permanent = True
             session["user_id"] = outcome.user["id"]
+            session["session_version"] = outcome.user["session_version"]
             session["seen"] = utc_iso(now())
             return redirect(_safe_next(request.args.get("next")), 303)
         error = LIMITED if outcome.outcome == accounts.LIMITED else WRONG
@@ -60,6 +61,9 @@ def _safe_next(target: str | None) -> str:
 
 @bp.post("/logout")
 def logout():
+    user = current_user()
+    if user is not None:
+        accounts.sign_out(get_db(), user, now=now())
     session.clear()
     return redirect(url_for("auth.login"), 303)
 
