@@ -87,7 +87,10 @@ def record_status(db, *, sid: str, status: str, error_code: int | None, now: dat
         if message is None:
             log.info("status callback for a message we did not send; ignored")
             return False
-        messages.advance_status(db, sid, status, error_code, now)
+        if not messages.advance_status(db, sid, status, error_code, now):
+            # Not news (a replayed or late callback: the status is already this or further): a
+            # signed callback posted again must change nothing, an opt-out least of all.
+            return True
         participant = participants.by_id(db, message["participant_id"])
         problem = delivery_problem(error_code)
         if problem and problem[0] == OPTED_OUT:
@@ -101,6 +104,7 @@ def record_status(db, *, sid: str, status: str, error_code: int | None, now: dat
 class Reply:
     keyword: str | None     # STOP, START, HELP, or None for any other text (kept for the nurses)
     language: str           # the sender's language, for an answer
+    replayed: bool = False  # a MessageSid already received: nothing was done, and nothing is answered
 
 
 def keyword_of(body: str) -> tuple[str | None, str]:
@@ -116,8 +120,14 @@ def receive_reply(db, *, sender: str, body: str, sid: str | None, now: datetime)
     with write(db):
         matched = participants.by_phone(db, sender)
         # A keyword is acted on here and now: it needs no nurse, so it never waits in the inbox.
-        messages.insert_inbound(db, participant_id=matched[0]["id"] if matched else None, from_number=sender,
-                                body=body, sid=sid, now=now, handled_by=f"automatic ({word})" if keyword else None)
+        kept = messages.insert_inbound(db, participant_id=matched[0]["id"] if matched else None, from_number=sender,
+                                       body=body, sid=sid, now=now,
+                                       handled_by=f"automatic ({word})" if keyword else None)
+        if kept is None:
+            # Twilio's signature has no timestamp: a captured START posted again after a STOP would
+            # opt the participant back in. A MessageSid is acted on once, its first time.
+            log.info("an inbound message already received was posted again; ignored")
+            return Reply(keyword, matched[0]["language"] if matched else DEFAULT_LANGUAGE, replayed=True)
         for participant in matched:
             if keyword == STOP:
                 opt_out(db, participant, actor="participant", reason=f"replied {word}", now=now)

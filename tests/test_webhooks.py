@@ -199,6 +199,37 @@ def test_replayed_inbound_is_stored_once(client, trial, sent):
     assert trial.query("SELECT COUNT(*) AS n FROM messages WHERE direction = 'inbound'") == [{"n": 1}]
 
 
+def test_a_replayed_start_after_a_stop_changes_nothing(client, trial, sent):
+    """Twilio's signature has no timestamp: a captured, signed START posted again after the
+    participant's STOP must not opt them back in; nor a replayed STOP after a START."""
+    start = {"From": "+12025550101", "Body": "START", "MessageSid": "SMstart1"}
+    stop = {"From": "+12025550101", "Body": "STOP", "MessageSid": "SMstop1"}
+    signed_post(client, INBOUND_URL, start)
+    signed_post(client, INBOUND_URL, stop)
+    assert signed_post(client, INBOUND_URL, start).status_code == 200       # the replay
+    assert state(trial)[1] == [{"sms_opt_out": 1, "phone_problem": None}]
+    signed_post(client, INBOUND_URL, {**start, "MessageSid": "SMstart2"})    # a real, new START
+    assert signed_post(client, INBOUND_URL, stop).status_code == 200        # the STOP replayed
+    assert state(trial)[1] == [{"sms_opt_out": 0, "phone_problem": None}]
+    assert [r["action"] for r in trial.query("SELECT action FROM audit_log WHERE action IN ('sms_opt_out', 'sms_opt_in')")] \
+        == ["sms_opt_out", "sms_opt_in"]
+
+
+def test_a_replayed_help_is_not_answered_twice(client, trial, sent):
+    help_ = {"From": "+12025550101", "Body": "HELP", "MessageSid": "SMhelp1"}
+    assert "<Message>" in signed_post(client, INBOUND_URL, help_).get_data(as_text=True)
+    assert "<Message>" not in signed_post(client, INBOUND_URL, help_).get_data(as_text=True)
+
+
+def test_a_replayed_opted_out_status_callback_changes_nothing(client, trial, sent):
+    failed = {"MessageSid": sent, "MessageStatus": "failed", "ErrorCode": "21610"}
+    signed_post(client, STATUS_URL, failed)
+    signed_post(client, INBOUND_URL, {"From": "+12025550101", "Body": "START", "MessageSid": "SMstart1"})
+    assert state(trial)[1] == [{"sms_opt_out": 0, "phone_problem": None}]
+    assert signed_post(client, STATUS_URL, failed).status_code == 204        # the callback replayed
+    assert state(trial)[1] == [{"sms_opt_out": 0, "phone_problem": None}]
+
+
 @pytest.mark.parametrize("params", [{}, {"From": "+12025550101"}, {"Body": "STOP"}])
 def test_malformed_inbound_is_400(client, trial, sent, params):
     assert signed_post(client, INBOUND_URL, params).status_code == 400

@@ -53,7 +53,7 @@ def inbound():
         abort(400)
     reply = messaging.receive_reply(get_db(), sender=sender, body=body, sid=request.form.get("MessageSid") or None,
                                     now=now())
-    if reply.keyword == messaging.HELP:
+    if reply.keyword == messaging.HELP and not reply.replayed:
         with force_locale(reply.language):
             return _twiml(_("These messages are reminders of questionnaires from your care team. "
                             "To stop them, reply STOP. For anything else, please call your care team."))
