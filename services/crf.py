@@ -20,11 +20,11 @@ from questionnaires.crf import (
     validate_procedure,
 )
 from questionnaires.protocol import Protocol
+from services.free_text import MAX_REASON_LENGTH, clean_text
 from storage import crf, participants, write
 from storage.audit import record
 from storage.db import parse_utc
 
-MAX_REASON_LENGTH = 500
 ACKNOWLEDGED = "acknowledged by an investigator"
 
 
@@ -45,7 +45,7 @@ def _save(db, participant: dict, form: str, item: int, clean: dict, *, actor: st
           edit: bool, reason: str | None, expected_version: int | None = None) -> dict:
     """Store ``clean`` as the next version of one form item, inside the caller's transaction.
     ``expected_version``: the version the editor saw; if another was saved since, nothing is stored."""
-    reason = (reason or "").strip() or None
+    reason = clean_text(reason) or None
     existing = crf.current(db, participant["id"], form, item)
     if existing is not None and expected_version is not None and existing["version"] != expected_version:
         raise AnswerError({"form": f"{existing['recorded_by']} saved version {existing['version']} of this record "

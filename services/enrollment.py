@@ -19,6 +19,7 @@ from randomization import stratum_for
 from scheduler.reminders import plan
 from scheduler.schedule import schedule
 from services import screening
+from services.free_text import MAX_REASON_LENGTH, clean_text
 from storage import participants, randomization, reminders, write
 from storage.audit import record
 from storage.db import utc_iso
@@ -37,7 +38,6 @@ EARLIEST_PROCEDURE = date(1990, 1, 1)
 LATEST_PROCEDURE = date(2099, 12, 31)
 RANDOMIZED = "randomized"
 EXTERNAL = "external"
-MAX_REASON_LENGTH = 500
 
 
 class EnrollmentError(ValueError):
@@ -151,7 +151,7 @@ def validate_enrollment(protocol: Protocol, languages: list[str], *, study_id: s
     arm = arm or None
     if arm is not None and arm not in protocol.arm_codes:
         errors["arm"] = f"must be one of {', '.join(protocol.arm_codes)}"
-    reason = (reason or "").strip() or None
+    reason = clean_text(reason) or None
     if arm is not None and require_reason and not reason:
         errors["reason"] = "say why the arm was allocated outside the app"
     if reason and len(reason) > MAX_REASON_LENGTH:

@@ -13,6 +13,7 @@ from scheduler.reminders import plan
 from scheduler.schedule import window_for
 from services.board import open_and_unfinished
 from services.enrollment import check_contact
+from services.free_text import MAX_REASON_LENGTH, clean_text
 from storage import contacts as contact_log
 from storage import participants, reminders, tokens, write
 from storage.audit import record
@@ -20,7 +21,6 @@ from storage.audit import record
 CONTACT_KINDS = ("call", "sms", "in_person", "email")
 CONTACT_OUTCOMES = ("reached", "no_answer", "voicemail", "wrong_number", "will_complete", "declined", "other")
 MAX_NOTE_LENGTH = 1000
-MAX_REASON_LENGTH = 500
 
 
 class AdminError(ValueError):
@@ -86,7 +86,7 @@ def _reschedule(db, protocol: Protocol, participant: dict, zone: ZoneInfo, now: 
 
 def withdraw(db, study_id: str, *, reason: str, actor: str, now: datetime) -> None:
     """Stop all contact and keep every answer given so far."""
-    reason = (reason or "").strip()
+    reason = clean_text(reason)
     if not reason:
         raise AdminError({"reason": "say why the participant is withdrawn"})
     if len(reason) > MAX_REASON_LENGTH:

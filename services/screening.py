@@ -13,10 +13,10 @@ from datetime import datetime
 
 from questionnaires.crf import ELIGIBILITY_FORM, check_eligibility
 from questionnaires.protocol import Protocol
+from services.free_text import MAX_REASON_LENGTH, clean_text
 from storage import crf, write
 from storage.audit import record
 
-MAX_REASON_LENGTH = 500
 ENROLLED, NOT_ENROLLED, OVERRIDDEN = "enrolled", "not_enrolled", "enrolled_by_override"
 
 
@@ -41,7 +41,7 @@ def assess(protocol: Protocol, ticked: Iterable[str], override_reason: str | Non
     answers = {c.id: "yes" if c.id in ticked else "no"
                for c in (*protocol.clinical.inclusion, *protocol.clinical.exclusion)}
     clean, failed = check_eligibility(answers, protocol.clinical)
-    reason = (override_reason or "").strip()[:MAX_REASON_LENGTH] or None
+    reason = clean_text(override_reason)[:MAX_REASON_LENGTH] or None
     return Eligibility(clean, tuple(failed), reason)
 
 

@@ -75,3 +75,17 @@ def test_scheduler_runs_apscheduler_with_coalescing_and_one_instance():
     assert job.coalesce is True and job.max_instances == 1
     assert job.misfire_grace_time == MISFIRE_GRACE_SECONDS
     assert job.trigger.interval.total_seconds() == TICK_SECONDS == 60
+
+
+def test_messages_list_shows_escape_sequences_in_replies_instead_of_obeying_them(runner, trial, app):
+    from services import messaging
+    from storage.connection import open_db
+    trial.enroll(procedure_date=date(2026, 3, 2))
+    db = open_db(app.config["DATABASE"])
+    try:
+        messaging.receive_reply(db, sender="+12025550101", body="hi\x1b]0;pwned\x07\x1b[2J", sid="SMx", now=trial.clock())
+    finally:
+        db.close()
+    result = runner.invoke(args=["messages", "list"])
+    assert result.exit_code == 0 and "\x1b" not in result.output and "\x07" not in result.output
+    assert "hi\\u001b]0;pwned\\u0007\\u001b[2J" in result.output

@@ -411,6 +411,23 @@ def test_withdrawal_stops_reminders_and_keeps_data(staff, trial, client, day1_op
     assert audit(trial, "withdraw")[0]["reason"] == "moved away"
 
 
+@pytest.mark.parametrize("reason", ["\x00", "\u200b\u200b", " \u200e\ufeff ", "\x00\x07\x1b\r\n"])
+def test_an_invisible_or_control_only_withdrawal_reason_is_refused(staff, trial, day1_open, reason):
+    staff.login("nurse")
+    response = staff.post("/staff/participants/P-001/withdraw", {"study_id": "P-001", "reason": reason, "confirm": "y"})
+    assert response.status_code == 400 and "say why the participant is withdrawn" in text(response)
+    assert trial.query("SELECT status, withdrawal_reason FROM participants WHERE study_id = 'P-001'") == [
+        {"status": "active", "withdrawal_reason": None}]
+
+
+def test_a_withdrawal_reason_is_stored_without_control_characters(staff, trial, day1_open):
+    staff.login("nurse")
+    staff.post("/staff/participants/P-001/withdraw", {"study_id": "P-001", "reason": "moved\x00 away\x1b[31m\r\nto Aswan",
+                                                      "confirm": "y"})
+    assert trial.query("SELECT withdrawal_reason FROM participants WHERE study_id = 'P-001'") == [
+        {"withdrawal_reason": "moved away[31m\nto Aswan"}]
+
+
 def test_contact_log(staff, trial, client, day1_open):
     staff.login("nurse")
     response = staff.post("/staff/participants/P-001/contacts", {"study_id": "P-001", "kind": "call",

@@ -7,6 +7,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from services.free_text import printable
 from storage import messages
 from web import reminders
 from web.cli.common import parse_instant
@@ -80,7 +81,7 @@ def messages_list_command(as_json: bool) -> None:
         who = row["to"] if row["direction"] == "outbound" else row["from"]
         click.echo(f"{row['created_at']}  {row['direction']:<8} {row['study_id'] or '-':<10} "
                    f"{row['timepoint'] or '-':<8} #{row['attempt'] or '-'}  {who}  {row['status']:<11} "
-                   f"{row['sid'] or ''}\n    {row['body']}")
+                   f"{row['sid'] or ''}\n    {printable(row['body'])}")
 
 
 
