@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 # Twilio's standard opt-out and opt-in keywords (Advanced Opt-Out defaults), and their Arabic:
 # "stop", "cancel", "halt"; "start", "resume"; "help" (matched after folding the alef and
 # taa-marbuta variants people type), and Latin-script spellings of them seen in Egyptian SMS.
-STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT",
+STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE",
               "ايقاف", "الغاء", "توقف", "وقف", "اوقف", "EQAF", "IQAF", "ELGHAA", "ILGHAA"}
 START_WORDS = {"START", "YES", "UNSTOP", "ابدا", "بدء", "استئناف", "اشتراك", "EBDA", "IBDA"}
 HELP_WORDS = {"HELP", "INFO", "مساعده", "مساعدة", "MOSAADA", "MUSAADA"}

@@ -113,7 +113,8 @@ def test_malformed_status_callback_is_400_and_changes_nothing(client, trial, sen
     assert state(trial) == before
 
 
-@pytest.mark.parametrize("word", ["STOP", "stop", " Stop. ", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"])
+@pytest.mark.parametrize("word", ["STOP", "stop", " Stop. ", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT",
+                                  "OPTOUT", "optout", "REVOKE"])
 def test_stop_words_opt_out(client, trial, sent, word):
     response = signed_post(client, INBOUND_URL, {"From": "+12025550101", "Body": word, "MessageSid": "SMin1"})
     assert response.status_code == 200
