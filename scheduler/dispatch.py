@@ -80,7 +80,8 @@ class Messaging(Interface):
     """What the dispatcher asks of services.messaging, the one place that opts a participant out
     or flags a number. It is passed in, because services sit above the dispatcher."""
 
-    def opt_out(self, db, participant: dict, *, actor: str, reason: str, now: datetime) -> bool: ...
+    def opt_out(self, db, participant: dict, *, actor: str, reason: str, now: datetime,
+                block_number: bool = False) -> bool: ...
 
     def flag_number(self, db, participant: dict, *, error_code: int | None, now: datetime,
                     detail: str | None = None, actor: str = ...) -> bool: ...
@@ -226,7 +227,9 @@ class Dispatcher:
         participant = detail["participant"]
         return policy.decide(self.protocol.reminders, policy.Situation(
             now=now, zone=ZoneInfo(participant["timezone"]), closes_at=parse_utc(detail["closes_at"]),
-            withdrawn=participant["status"] != "active", opted_out=bool(participant["sms_opt_out"]),
+            withdrawn=participant["status"] != "active",
+            # The participant's STOP, or one from their number (theirs, or whoever had it before).
+            opted_out=bool(participant["sms_opt_out"] or participant.get("number_opted_out")),
             phone=participant["phone"], phone_problem=participant["phone_problem"],
             completed=detail["completed_at"] is not None,
             # A nurse's request supersedes nothing and is superseded by nothing.
@@ -285,7 +288,7 @@ class Dispatcher:
             participant = participants.by_id(db, participant_id)
             if result.outcome == sms.OPTED_OUT:
                 self.messaging.opt_out(db, participant, actor="twilio", reason=f"Twilio error {result.error_code}",
-                                       now=now)
+                                       now=now, block_number=True)
                 return "opted_out", rows.Settlement(reminder["id"], rows.CANCELLED, policy.OPTED_OUT)
             self.messaging.flag_number(db, participant, error_code=result.error_code, now=now)
             return "bad_number", rows.Settlement(reminder["id"], rows.FAILED, policy.BAD_NUMBER)

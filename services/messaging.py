@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sms.errors import delivery_problem
 from sms.gateway import BAD_NUMBER, OPTED_OUT
-from storage import messages, participants, write
+from storage import messages, opt_outs, participants, write
 from storage.audit import record
 
 log = logging.getLogger(__name__)
@@ -35,8 +35,11 @@ PROVIDER = "twilio"  # the actor of changes the SMS provider reports
 DEFAULT_LANGUAGE = "en"
 
 
-def opt_out(db, participant: dict, *, actor: str, reason: str, now: datetime) -> bool:
-    """Stop SMS to this participant (audited); False when they had already opted out."""
+def opt_out(db, participant: dict, *, actor: str, reason: str, now: datetime, block_number: bool = False) -> bool:
+    """Stop SMS to this participant (audited); False when they had already opted out.
+    ``block_number``: the number itself opted out (the provider says so), so nobody on it is sent to."""
+    if block_number and participant["phone"]:
+        opt_outs.block(db, participant["phone"], reason=reason, now=now)
     return _set_opt_out(db, participant, True, actor=actor, reason=reason, now=now)
 
 
@@ -94,7 +97,7 @@ def record_status(db, *, sid: str, status: str, error_code: int | None, now: dat
         participant = participants.by_id(db, message["participant_id"])
         problem = delivery_problem(error_code)
         if problem and problem[0] == OPTED_OUT:
-            opt_out(db, participant, actor=PROVIDER, reason=f"delivery error {error_code}", now=now)
+            opt_out(db, participant, actor=PROVIDER, reason=f"delivery error {error_code}", now=now, block_number=True)
         elif problem and problem[0] == BAD_NUMBER:
             flag_number(db, participant, error_code=error_code, detail=problem[1], now=now)
     return True
@@ -128,6 +131,11 @@ def receive_reply(db, *, sender: str, body: str, sid: str | None, now: datetime)
             # opt the participant back in. A MessageSid is acted on once, its first time.
             log.info("an inbound message already received was posted again; ignored")
             return Reply(keyword, matched[0]["language"] if matched else DEFAULT_LANGUAGE, replayed=True)
+        # The number itself: Twilio blocks it, and whoever is enrolled on it later must not be sent to.
+        if keyword == STOP:
+            opt_outs.block(db, sender, reason=f"replied {word}", now=now)
+        elif keyword == START:
+            opt_outs.unblock(db, sender)
         for participant in matched:
             if keyword == STOP:
                 opt_out(db, participant, actor="participant", reason=f"replied {word}", now=now)

@@ -307,3 +307,11 @@ def m008_session_version(db: sqlite_utils.Database) -> None:
     # A staff session carries its user's session_version; signing out (or anything that must end
     # every session of that user) raises it, and a cookie with an older one no longer signs in.
     db.execute("ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 1")
+
+
+@MIGRATIONS()
+def m009_number_opt_outs(db: sqlite_utils.Database) -> None:
+    # A STOP belongs to the number as well as to its participants: Twilio blocks the number, and a
+    # participant enrolled onto it later (or moved to it) must get no SMS until START comes from it.
+    db.execute("CREATE TABLE number_opt_outs (phone TEXT PRIMARY KEY, opted_out_at TEXT NOT NULL, "
+               "reason TEXT NOT NULL) WITHOUT ROWID")

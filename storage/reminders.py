@@ -7,6 +7,7 @@ from typing import NamedTuple
 import sqlite_utils
 
 from storage.db import utc_iso
+from storage.opt_outs import NUMBER_OPTED_OUT
 
 PENDING, SENDING, SENT, CANCELLED, FAILED = "pending", "sending", "sent", "cancelled", "failed"
 
@@ -112,7 +113,7 @@ def due_details(db: sqlite_utils.Database, reminder_ids: list[int], now: datetim
     cursor = db.execute(
         "SELECT r.id, t.closes_at, t.completed_at, EXISTS (SELECT 1 FROM reminders l "
         "WHERE l.participant_id = r.participant_id AND l.timepoint = r.timepoint AND l.attempt > r.attempt "
-        "AND l.planned_at <= ? AND l.status IN ('pending', 'sending')), p.* "
+        f"AND l.planned_at <= ? AND l.status IN ('pending', 'sending')), p.*, {NUMBER_OPTED_OUT} AS number_opted_out "
         "FROM reminders r JOIN participants p ON p.id = r.participant_id "
         "JOIN timepoints t ON t.participant_id = r.participant_id AND t.timepoint = r.timepoint "
         f"WHERE r.id IN ({marks})", [utc_iso(now), *reminder_ids])

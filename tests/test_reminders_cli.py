@@ -89,3 +89,48 @@ def test_messages_list_shows_escape_sequences_in_replies_instead_of_obeying_them
     result = runner.invoke(args=["messages", "list"])
     assert result.exit_code == 0 and "\x1b" not in result.output and "\x07" not in result.output
     assert "hi\\u001b]0;pwned\\u0007\\u001b[2J" in result.output
+
+
+def _reply(app, sender: str, body: str, sid: str, now):
+    from services import messaging
+    from storage.connection import open_db
+    db = open_db(app.config["DATABASE"])
+    try:
+        messaging.receive_reply(db, sender=sender, body=body, sid=sid, now=now)
+    finally:
+        db.close()
+
+
+def _sent_to(runner, when: str) -> list[tuple[str, str]]:
+    runner.invoke(args=["reminders", "send-due", "--now", when])
+    rows = json.loads(runner.invoke(args=["messages", "list", "--json"]).output)
+    return [(row["study_id"], row["to"]) for row in rows if row["direction"] == "outbound"]
+
+
+SHARED = "+12025550101"
+
+
+def test_a_stop_from_a_number_holds_for_whoever_is_enrolled_on_it_later(runner, trial, app):
+    """Twilio blocks the number: a participant enrolled onto a number that replied STOP, even
+    from nobody we knew, gets no SMS until START comes from that number."""
+    _reply(app, SHARED, "STOP", "SMstop", trial.clock())                   # nobody enrolled on it yet
+    trial.enroll("P-001", procedure_date=date(2026, 3, 2), phone=SHARED)
+    assert _sent_to(runner, "2026-03-03T10:00:00+00:00") == []
+    _reply(app, SHARED, "START", "SMstart", trial.clock())
+    runner.invoke(args=["reminders", "send-due", "--now", "2026-03-05T10:00:00+00:00"])   # the repeat
+    assert ("P-001", SHARED) in _sent_to(runner, "2026-03-05T10:00:00+00:00")
+
+
+def test_a_participant_moved_onto_a_number_that_replied_stop_gets_nothing(runner, trial, app):
+    from services import participant_admin
+    from storage.connection import open_db
+    trial.enroll("P-001", procedure_date=date(2026, 3, 2), phone=SHARED)
+    trial.enroll("P-002", procedure_date=date(2026, 3, 2), phone="+16175550123")
+    _reply(app, SHARED, "STOP", "SMstop", trial.clock())
+    db = open_db(app.config["DATABASE"])
+    try:
+        participant_admin.update_contact(db, app.extensions["protocol"], app.config["LANGUAGES"], "P-002",
+                                         phone=SHARED, timezone="UTC", language="en", actor="nurse", now=trial.clock())
+    finally:
+        db.close()
+    assert _sent_to(runner, "2026-03-03T10:00:00+00:00") == []

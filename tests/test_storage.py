@@ -11,7 +11,8 @@ from storage.connection import open_db
 
 ALL_MIGRATIONS = ["m001_initial", "m002_reminders_and_messages", "m003_staff_randomization_contacts",
                   "m004_settings_and_reply_handling", "m005_clinician_forms_and_screening", "m006_link_language",
-                  "m007_newest_answers", "m008_session_version"]
+                  "m007_newest_answers", "m008_session_version",
+                  "m009_number_opt_outs"]
 
 
 def test_connection_pragmas(fresh_db):
