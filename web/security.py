@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask, Response, request
@@ -28,7 +29,9 @@ class RedactTokens(logging.Filter):
     """Access logs must not hold working patient links: replace the token with <token>."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
+        if isinstance(record.args, Mapping):      # "%(name)s" formats take a mapping
+            record.args = {k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()}
+        elif record.args:
             record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
         record.msg = redact(str(record.msg))
         return True
