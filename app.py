@@ -63,8 +63,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         # recovered (scheduler/dispatch.py explains the crash window).
         REMINDER_LEASE_SECONDS=int(CLAIM_LEASE.total_seconds()),
         # Staff sessions: signed out after this long without a request (shared ward computers),
-        # and at most after PERMANENT_SESSION_LIFETIME. Set FLASK_SESSION_COOKIE_SECURE=true
-        # behind HTTPS.
+        # and at most after PERMANENT_SESSION_LIFETIME. The cookie is Secure under the production
+        # server (deploy/gunicorn_conf.py sets FLASK_SESSION_COOKIE_SECURE=true unless a site says no).
         STAFF_IDLE_MINUTES=30,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         SESSION_COOKIE_SAMESITE="Lax",

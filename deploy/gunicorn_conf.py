@@ -5,6 +5,7 @@
 - Refuses to start without FLASK_SECRET_KEY: each worker would draw its own random key, and a
   staff session or a form's CSRF token made by one worker would fail on the next.
 - Warns loudly when SMS go to the console instead of Twilio.
+- Marks the session cookie Secure (FLASK_SESSION_COOKIE_SECURE=false for a site without HTTPS).
 - Access and error logs go to standard output with every patient-link token shown as <token>.
 
 The scheduler is not run here: it is its own process (`flask --app app scheduler`), so that a web
@@ -20,6 +21,10 @@ from gunicorn.glogging import Logger
 
 from scheduler.links import redact
 from web.security import RedactTokens
+
+# Production is served over HTTPS (behind a proxy): the staff session cookie is Secure unless a
+# site says otherwise. Set here, before the app reads its configuration from the environment.
+os.environ.setdefault("FLASK_SESSION_COOKIE_SECURE", "true")
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", min(8, 2 * (os.cpu_count() or 1))))

@@ -48,6 +48,9 @@ def test_gunicorn_serves_the_app_and_its_access_log_shows_no_patient_token(tmp_p
     process, port = _serve(tmp_path, FLASK_SECRET_KEY="a-long-random-secret-for-this-test")
     try:
         _wait_until_up(process, port)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/staff/login", timeout=5) as login:
+            cookie = login.headers["Set-Cookie"]
+            assert "Secure" in cookie and "HttpOnly" in cookie and login.headers["Cache-Control"] == "no-store"
         token = "AbCdEfGhIjKlMnOpQrStUvWx"
         for path in (f"/f/{token}", f"/f/{token}/vas?x=1"):
             try:
