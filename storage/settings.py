@@ -19,3 +19,8 @@ def put(db: sqlite_utils.Database, key: str, value: str, *, actor: str, now: dat
     db.execute("INSERT INTO trial_settings (key, value, set_at, set_by) VALUES (?, ?, ?, ?) "
                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, set_at = excluded.set_at, "
                "set_by = excluded.set_by", [key, value, utc_iso(now), actor])
+
+
+def ping(db: sqlite_utils.Database) -> None:
+    """Raises when the database cannot be read (missing, locked past the busy timeout, corrupt)."""
+    db.execute("SELECT COUNT(*) FROM trial_settings").fetchone()

@@ -5,7 +5,7 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from web import cli, compression, database, errors, i18n, labels, security
+from web import cli, compression, database, errors, health, i18n, labels, security
 from web.auth import bp as auth_bp
 from web.auth.access import form_expired
 from web.patient import bp as patient_bp
@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
     labels.init_app(app)
     errors.init_app(app)
     app.register_blueprint(patient_bp)
+    app.register_blueprint(health.bp)
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(staff_bp)

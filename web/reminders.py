@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from scheduler.dispatch import Dispatcher
 from scheduler.links import patient_url
+from services import health
 from services import messaging
 from sms import gateway as sms
 from web.database import get_db
@@ -46,5 +47,7 @@ def dispatcher(app: Flask) -> Dispatcher:
 
 
 def send_due(now: datetime) -> Counter:
-    """One pass, inside an app context (CLI command or scheduler tick)."""
-    return dispatcher(current_app._get_current_object()).send_due(get_db(), now)
+    """One pass, inside an app context (CLI command or scheduler tick); recorded for /healthz."""
+    counts = dispatcher(current_app._get_current_object()).send_due(get_db(), now)
+    health.record_pass(get_db(), now)
+    return counts

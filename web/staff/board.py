@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, render_template, request
 
-from services import board
+from services import board, health
 from services.crf import serious_unacknowledged
 from web.auth.access import FOLLOW_UP, current_user, requires
 from web.context import now, protocol
@@ -25,4 +25,5 @@ def dashboard():
                            completion=board.completion(rows, protocol()), chosen=chosen,
                            filters={key: words(key) for key in board.FILTERS},   # in the staff language
                            protocol=protocol(), serious=serious_unacknowledged(get_db()),
-                           may_acknowledge=current_user()["role"] in ACKNOWLEDGE)
+                           may_acknowledge=current_user()["role"] in ACKNOWLEDGE,
+                           scheduler=health.scheduler(get_db(), now()))
