@@ -315,3 +315,22 @@ def m009_number_opt_outs(db: sqlite_utils.Database) -> None:
     # participant enrolled onto it later (or moved to it) must get no SMS until START comes from it.
     db.execute("CREATE TABLE number_opt_outs (phone TEXT PRIMARY KEY, opted_out_at TEXT NOT NULL, "
                "reason TEXT NOT NULL) WITHOUT ROWID")
+
+
+# A participant is active with no withdrawal time or reason, or withdrawn with both: the rule the
+# forms keep, kept by the database too, whatever writes the row. An UPDATE is checked when it
+# touches the withdrawal state, so a row from before this rule can still have its phone changed.
+_WITHDRAWAL_STATE = ("((NEW.status = 'withdrawn' AND NEW.withdrawn_at IS NOT NULL AND NEW.withdrawal_reason IS NOT NULL "
+                     "AND length(trim(NEW.withdrawal_reason)) > 0) OR (NEW.status = 'active' AND NEW.withdrawn_at IS NULL "
+                     "AND NEW.withdrawal_reason IS NULL))")
+_WITHDRAWAL_ERROR = "SELECT RAISE(ABORT, 'a participant is active, or withdrawn with a time and a reason')"
+
+
+@MIGRATIONS()
+def m010_withdrawal_state(db: sqlite_utils.Database) -> None:
+    db.execute(f"CREATE TRIGGER participants_withdrawal_state_insert BEFORE INSERT ON participants "
+               f"WHEN NOT {_WITHDRAWAL_STATE} BEGIN {_WITHDRAWAL_ERROR}; END")
+    db.execute(f"CREATE TRIGGER participants_withdrawal_state_update BEFORE UPDATE ON participants "
+               f"WHEN (NEW.status IS NOT OLD.status OR NEW.withdrawn_at IS NOT OLD.withdrawn_at "
+               f"OR NEW.withdrawal_reason IS NOT OLD.withdrawal_reason) AND NOT {_WITHDRAWAL_STATE} "
+               f"BEGIN {_WITHDRAWAL_ERROR}; END")

@@ -12,7 +12,7 @@ from storage.connection import open_db
 ALL_MIGRATIONS = ["m001_initial", "m002_reminders_and_messages", "m003_staff_randomization_contacts",
                   "m004_settings_and_reply_handling", "m005_clinician_forms_and_screening", "m006_link_language",
                   "m007_newest_answers", "m008_session_version",
-                  "m009_number_opt_outs"]
+                  "m009_number_opt_outs", "m010_withdrawal_state"]
 
 
 def test_connection_pragmas(fresh_db):
@@ -107,5 +107,24 @@ def test_the_migration_fills_newest_answers_from_answers_already_stored(tmp_path
         MIGRATIONS.apply(db)
         assert db.execute("SELECT instrument, version, vas_cm FROM newest_answers ORDER BY instrument").fetchall() == [
             ("odi", 1, None), ("vas", 2, 6.0)]
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE participants SET withdrawal_reason = 'moved' WHERE study_id = 'P-001'",             # active, with a reason
+    "UPDATE participants SET status = 'withdrawn' WHERE study_id = 'P-001'",                    # no time, no reason
+    "UPDATE participants SET status = 'withdrawn', withdrawn_at = 'x', withdrawal_reason = ' ' WHERE study_id = 'P-001'",
+    "UPDATE participants SET withdrawn_at = 'x' WHERE study_id = 'P-001'",
+])
+def test_the_database_refuses_an_inconsistent_withdrawal_state(trial, app, sql):
+    trial.enroll()
+    db = open_db(app.config["DATABASE"])
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="a participant is active, or withdrawn"):
+            db.execute(sql)
+        db.execute("UPDATE participants SET status = 'withdrawn', withdrawn_at = 'x', withdrawal_reason = 'moved' "
+                   "WHERE study_id = 'P-001'")                                              # the consistent change
+        db.execute("UPDATE participants SET phone = '+16175550123' WHERE study_id = 'P-001'")  # untouched state
     finally:
         db.close()
