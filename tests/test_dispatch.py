@@ -125,7 +125,11 @@ def test_completion_stops_the_repeats(trial, dispatcher, gateway, db, app):
 ])
 def test_nothing_is_sent_to_who_must_not_get_it(trial, dispatcher, gateway, db, column, value, reason):
     trial.enroll(procedure_date=PROCEDURE)
-    db.execute(f"UPDATE participants SET {column} = ?", [value])
+    if column == "status":   # withdrawn, as storage requires: with a time and a reason
+        db.execute("UPDATE participants SET status = ?, withdrawn_at = '2026-03-01T00:00:00+00:00', "
+                   "withdrawal_reason = 'test'", [value])
+    else:
+        db.execute(f"UPDATE participants SET {column} = ?", [value])
     assert dispatcher.send_due(db, DAY1_SEND) == {"cancelled": 1}
     assert gateway.sent == []
     assert reminder_rows(trial)[0]["reason"] == reason

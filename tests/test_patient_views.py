@@ -210,7 +210,8 @@ def test_withdrawn_participant_link_is_inactive(client, trial, token):
     db_rows = trial.query("SELECT id FROM participants")
     from storage.connection import open_db
     db = open_db(trial.app.config["DATABASE"])
-    db.execute("UPDATE participants SET status = 'withdrawn' WHERE id = ?", [db_rows[0]["id"]])
+    db.execute("UPDATE participants SET status = 'withdrawn', withdrawn_at = '2026-03-01T00:00:00+00:00', "
+               "withdrawal_reason = 'test' WHERE id = ?", [db_rows[0]["id"]])
     db.close()
     response = client.post(f"/f/{token}/vas", data=VAS_LINE)
     assert response.status_code == 410 and "no longer active" in text(response)
