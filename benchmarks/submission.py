@@ -51,13 +51,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.sql_trace import sent  # noqa: E402
+
 WORKERS = 2
 BIN = Path(sys.executable).parent
 # Baseline (VAS, ODI, medication) is open in the 30 days before the procedure: a week ahead, every
 # link is valid now, by the real clock the served app reads.
 PROCEDURE_IN_DAYS = 7
 FORM = "version=1.0&mode=line&vas_mm={mm}"
-WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 SERVER_START_SECONDS = 30
 BARE_DATABASE = "SUBMISSION_BARE_DATABASE"        # environment of the floor's workers
 BARE_PER_REQUEST = "SUBMISSION_BARE_PER_REQUEST"
@@ -142,16 +143,6 @@ def prepare(path: Path, count: int) -> tuple[list[str], list[int]]:
 
 # --- in process: statements and profile -----------------------------------------------------------
 
-def sent(traced: list[str]) -> list[str]:
-    """The statements sent, from what the trace callback saw. SQLite reports each trigger
-    subprogram of a write as well, and Python's callback passes the write's own SQL for it: a
-    write seen again right after itself is its trigger, not a statement of its own."""
-    statements: list[str] = []
-    for statement in traced:
-        repeat = statements and statement == statements[-1] and statement.startswith(WRITES)
-        if not repeat and not statement.startswith("--"):
-            statements.append(statement)
-    return statements
 
 
 class Statements:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from tests.sql_trace import sent
 from web.database import get_db
 
 VAS_LINE = {"version": "1.0", "mode": "line", "vas_mm": "63"}
 ODI_ALL = {"version": "2.1a", **{f"odi_{n}": "2" for n in range(1, 11)}}
 MEDS_NONE = {"version": "1.0", "took_any": "no"}
-WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 # Resolving the link (token, participant, window), which forms are in; then BEGIN IMMEDIATE, the
 # answer, its audit entry, which forms are in now, COMMIT. The last form of a timepoint adds the
@@ -20,16 +20,6 @@ COMPLETING_STATEMENTS = 10
 STATEMENTS_HOLDING_THE_LOCK = 3
 
 
-def sent(traced: list[str]) -> list[str]:
-    """The statements sent, from what the trace callback saw. SQLite reports each trigger
-    subprogram of a write as well, and Python's callback passes the write's own SQL for it: a
-    write seen again right after itself is its trigger, not a statement of its own."""
-    statements: list[str] = []
-    for statement in traced:
-        repeat = statements and statement == statements[-1] and statement.startswith(WRITES)
-        if not repeat and not statement.startswith("--"):
-            statements.append(statement)
-    return statements
 
 
 @pytest.fixture
