@@ -229,7 +229,7 @@ class Dispatcher:
             now=now, zone=ZoneInfo(participant["timezone"]), closes_at=parse_utc(detail["closes_at"]),
             withdrawn=participant["status"] != "active",
             # The participant's STOP, or one from their number (theirs, or whoever had it before).
-            opted_out=bool(participant["sms_opt_out"] or participant.get("number_opted_out")),
+            opted_out=bool(participant["sms_opt_out"] or participant["number_opted_out"]),
             phone=participant["phone"], phone_problem=participant["phone_problem"],
             completed=detail["completed_at"] is not None,
             # A nurse's request supersedes nothing and is superseded by nothing.

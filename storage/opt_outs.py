@@ -21,7 +21,3 @@ def block(db: sqlite_utils.Database, phone: str, *, reason: str, now: datetime) 
 
 def unblock(db: sqlite_utils.Database, phone: str) -> bool:
     return db.execute("DELETE FROM number_opt_outs WHERE phone = ?", [phone]).rowcount == 1
-
-
-def is_blocked(db: sqlite_utils.Database, phone: str | None) -> bool:
-    return phone is not None and db.execute("SELECT 1 FROM number_opt_outs WHERE phone = ?", [phone]).fetchone() is not None
