@@ -2,7 +2,8 @@
 
 The database is the source of truth. A pass:
 
-1. Recovers reminders a dead pass left 'sending' (claimed longer ago than the lease).
+1. Recovers reminders a dead pass left 'sending' (claimed longer ago than the lease): takes them
+   over first, as a claim, then asks the provider (scheduler.recovery).
 2. Claims up to CLAIM_BATCH due reminders and, in the same transaction (BEGIN IMMEDIATE; see
    storage.reminders), reads every participant and window in one query, decides each
    (scheduler.reminders.decide: cancel, defer past quiet hours, or send), settles the cancelled
@@ -23,8 +24,13 @@ provider about each in-doubt message: whether a message to that number, sent sin
 written, carries this message's link (the body holds the token; we hold its hash). If so, it
 records that SID and nothing is resent; if not, the provider never had it and the reminder goes
 back to pending and is sent. If the provider cannot be asked (it is down), the reminder stays in
-doubt and is asked about again next pass: a reminder is never resent on a guess. So a crash
-neither duplicates nor loses a reminder; at worst a group is late by the lease.
+doubt and is asked about again after the lease: a reminder is never resent on a guess. So a crash
+neither duplicates nor loses a reminder; at worst a group is late by the lease. A reminder that
+comes back to pending after a later attempt of its window went out is superseded by it, not sent.
+
+Several passes at once (a second scheduler by mistake, a cron pass) are safe: every row a pass
+acts on it holds by a claim, and a pass that meets another's write lock waits (LOCK_PATIENCE)
+instead of dying mid-pass.
 
 Deciding in step 2 and sending in step 3 are not one instant: a STOP that arrives (or a nurse's
 change) between them is not seen by that group. The window is one group's sends: one outbox
@@ -43,7 +49,7 @@ from typing import Protocol as Interface
 from zoneinfo import ZoneInfo
 
 from questionnaires.protocol import Protocol
-from scheduler import links
+from scheduler import links, recovery
 from scheduler import reminders as policy
 from scheduler.sms_text import count_segments
 from sms import gateway as sms
@@ -68,9 +74,10 @@ SEND_WITHIN_LEASE = 0.5
 # reminder is marked failed for the nurses. Twilio asks for exponential backoff on 429s.
 MAX_TRIES = 5
 RETRY_BASE = timedelta(minutes=1)
-# The provider's clock and ours may differ a little; look a bit before our row was written.
-LOOKUP_SLACK = timedelta(minutes=5)
 ACTOR = "reminders"
+# A pass that meets another writer's lock (a second pass, a cron pass, a burst of submissions)
+# keeps waiting this long, rather than dying mid-pass; well inside the lease.
+LOCK_PATIENCE = 30.0
 # What _send gives for a message of a group it did not hand to the gateway: that reminder goes
 # back to pending, unsent. (Compared by identity: no gateway can return this object.)
 HELD_BACK = sms.SendResult("held_back")
@@ -123,7 +130,8 @@ class Dispatcher:
         counts: Counter = Counter()
         self.recover(db, now, counts)
         while True:
-            with write(db):  # claimed, decided, and links and in-doubt messages written: one commit
+            # Claimed, decided, and links and in-doubt messages written: one commit.
+            with write(db, wait_for_lock=LOCK_PATIENCE):
                 leased_at = self.clock()
                 claimed = rows.claim_due(db, now, self.runner, self.batch, claimed_at=leased_at)
                 if not claimed:
@@ -134,34 +142,15 @@ class Dispatcher:
     def send_now(self, db, participant_id: int, timepoint: str, now: datetime, *, requested_by: str) -> str:
         """A reminder a nurse asks for: decided and sent at once by the same rules as any other
         (so never to an opted-out number, and deferred in the participant's quiet hours)."""
-        with write(db):
+        with write(db):  # a nurse is waiting on the page: no long wait for the lock
             reminder = rows.insert_requested(db, participant_id, timepoint, now=now, requested_by=requested_by,
                                              runner=self.runner, claimed_at=self.clock())
         return self.process(db, reminder, now, requested=True)
 
     def recover(self, db, now: datetime, counts: Counter) -> None:
-        for reminder in rows.stale_claims(db, self.clock() - self.lease):
-            in_doubt = messages.in_doubt_for(db, reminder["id"])
-            try:
-                found = [(m, self.gateway.find_sent(m["to_number"], parse_utc(m["created_at"]) - LOOKUP_SLACK,
-                                                    _carries(m["token_hash"]))) for m in in_doubt]
-            except Exception as exc:  # the provider cannot be asked now: ask again next pass
-                log.warning("reminder %s stays in doubt: %s", reminder["id"], type(exc).__name__)
-                counts["in_doubt"] += 1
-                continue
-            with write(db):
-                accepted = [(m, sid) for m, sid in found if sid]
-                for message, sid in found:
-                    if not sid:
-                        messages.record_result(db, message["id"], status=messages.NOT_SENT, now=now)
-                if accepted:
-                    message, sid = accepted[0]
-                    messages.record_result(db, message["id"], status="sent", sid=sid, now=now, sent=True)
-                    rows.settle(db, reminder["id"], rows.SENT, now, reason="recovered")
-                    counts["recovered_sent"] += 1
-                else:
-                    rows.settle(db, reminder["id"], rows.PENDING, now, due_at=now)
-                    counts["recovered_unsent"] += 1
+        """Take over and settle the reminders a dead pass left in doubt (scheduler.recovery)."""
+        recovery.Recovery(self.gateway, self.runner, self.lease, self.clock, SEND_WITHIN_LEASE,
+                          LOCK_PATIENCE).run(db, now, counts)
 
     def process(self, db, reminder: dict, now: datetime, requested: bool = False) -> str:
         """One claimed reminder through ``process_group``; returns its outcome."""
@@ -171,7 +160,7 @@ class Dispatcher:
         """Reminders claimed earlier (a nurse's request, or a pass's group): renew the lease on
         those still ours, then decide, send and record them as ``send_due`` does. Returns the
         outcomes in the order of ``claimed``."""
-        with write(db):
+        with write(db, wait_for_lock=LOCK_PATIENCE):
             leased_at = self.clock()
             ours = rows.keep_claims(db, [r["id"] for r in claimed], self.runner, leased_at)
             group = self._prepare(db, claimed, ours, leased_at, now, requested)
@@ -218,7 +207,7 @@ class Dispatcher:
         """Send a prepared group outside any transaction, then record the outcomes in one."""
         if group.to_send:
             results = self._send(db, group, now)
-            with write(db):
+            with write(db, wait_for_lock=LOCK_PATIENCE):   # sent: the outcome must be recorded
                 group.outcomes.update(self._record(db, group.to_send, group.message_ids, results, now))
         return [group.outcomes[r["id"]] for r in group.claimed]
 
@@ -298,10 +287,3 @@ class Dispatcher:
                                               now + RETRY_BASE * 2 ** (tries - 1), tries)
         reason = "gateway_unavailable" if result.outcome == sms.RETRY else f"error {result.error_code}"
         return "failed", rows.Settlement(reminder["id"], rows.FAILED, reason, tries=tries)
-
-
-def _carries(token_hash: str) -> Callable[[str], bool]:
-    def matches(body: str) -> bool:
-        token = links.token_in(body)
-        return token is not None and tokens.hash_token(token) == token_hash
-    return matches

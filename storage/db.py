@@ -1,6 +1,9 @@
 """The one way to write (BEGIN IMMEDIATE), creating the database, and the stored time format."""
 from __future__ import annotations
 
+import logging
+import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -8,22 +11,43 @@ from pathlib import Path
 
 import sqlite_utils
 
-from storage import connection
+from storage import connection, faults
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
-def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+def write(db: sqlite_utils.Database, *, wait_for_lock: float = 0.0) -> Iterator[sqlite_utils.Database]:
     """One write transaction, taking the write lock up front (BEGIN IMMEDIATE).
 
     Everything inside commits together or not at all: nothing partial is ever stored.
+
+    Taking the lock waits up to the connection's busy timeout for another writer. A web request
+    stops there (its error page answers 503 at once: see web.errors); a background job that must
+    get through passes ``wait_for_lock`` seconds, and keeps asking until they have gone. Once the
+    lock is held, nothing inside waits for it again (WAL: readers never block a commit).
     """
-    db.conn.execute("BEGIN IMMEDIATE")
+    _begin(db, wait_for_lock)
     try:
         yield db
+        db.conn.execute("COMMIT")
     except BaseException:
-        db.conn.execute("ROLLBACK")
+        # SQLite may have rolled back already (a full disk does): then there is nothing to undo,
+        # and the error to report is the one that got us here.
+        roll_back_open(db)
         raise
-    db.conn.execute("COMMIT")
+
+
+def _begin(db: sqlite_utils.Database, wait_for_lock: float) -> None:
+    deadline = time.monotonic() + wait_for_lock
+    while True:
+        try:
+            db.conn.execute("BEGIN IMMEDIATE")    # itself waits up to the busy timeout
+            return
+        except sqlite3.OperationalError as exc:
+            if faults.kind(exc) != faults.LOCKED or time.monotonic() >= deadline:
+                raise
+            log.warning("database locked by another writer: still waiting")
 
 
 def roll_back_open(db: sqlite_utils.Database) -> bool:

@@ -57,11 +57,19 @@ def keep_claims(db: sqlite_utils.Database, reminder_ids: list[int], runner: str,
         "RETURNING id", [utc_iso(at), *reminder_ids, runner]).fetchall()}
 
 
-def stale_claims(db: sqlite_utils.Database, claimed_before: datetime) -> list[dict]:
-    """Reminders left 'sending' by a pass that died (claimed before the lease ran out)."""
-    return list(db.query(
-        "SELECT * FROM reminders WHERE status = 'sending' AND claimed_at < ? ORDER BY id",
-        [utc_iso(claimed_before)]))
+def claim_stale(db: sqlite_utils.Database, claimed_before: datetime, runner: str, at: datetime) -> list[dict]:
+    """Take over the reminders a dead pass left 'sending' (claimed before ``claimed_before``, i.e.
+    past the lease), atomically, as ``claim_due`` takes due ones; return them, oldest first.
+
+    Recovery must own a reminder before it asks the provider about it: two passes that both
+    asked, both heard "not found" and both requeued would each send it. Call inside ``write``."""
+    stamp = utc_iso(at)
+    cursor = db.execute(
+        "UPDATE reminders SET claimed_by = ?, claimed_at = ?, updated_at = ? "
+        "WHERE status = 'sending' AND claimed_at < ? RETURNING *",
+        [runner, stamp, stamp, utc_iso(claimed_before)])
+    names = [column[0] for column in cursor.description]
+    return sorted((dict(zip(names, row)) for row in cursor.fetchall()), key=lambda r: r["id"])
 
 
 class Settlement(NamedTuple):
@@ -91,11 +99,14 @@ def settle_many(db: sqlite_utils.Database, settlements: list[Settlement], now: d
           None if s.due_at is None else utc_iso(s.due_at), s.tries, s.reminder_id) for s in settlements])
 
 
-def later_attempt_due(db: sqlite_utils.Database, reminder: dict, now: datetime) -> bool:
-    return bool(db.execute(
-        "SELECT 1 FROM reminders WHERE participant_id = ? AND timepoint = ? AND attempt > ? "
-        "AND planned_at <= ? AND status IN ('pending', 'sending') LIMIT 1",
-        [reminder["participant_id"], reminder["timepoint"], reminder["attempt"], utc_iso(now)]).fetchone())
+# A later attempt of the same timepoint, planned by now, that is still to go out or has gone out
+# supersedes this one: its SMS carries the same request. (An in-doubt first attempt that comes
+# back to pending after the second was sent must not send a second SMS for the window.) A nurse's
+# request supersedes nothing: the planned repeats go on after it.
+_SUPERSEDED_BY_LATER = (
+    "EXISTS (SELECT 1 FROM reminders l WHERE l.participant_id = r.participant_id AND l.timepoint = r.timepoint "
+    "AND l.attempt > r.attempt AND l.planned_at <= ? AND l.status IN ('pending', 'sending', 'sent') "
+    "AND l.requested_by IS NULL)")
 
 
 # The columns of ``due_details`` that are not the participant's, in the order selected.
@@ -105,15 +116,14 @@ _DETAIL_COLUMNS = ("reminder_id", "closes_at", "completed_at", "later_attempt_du
 def due_details(db: sqlite_utils.Database, reminder_ids: list[int], now: datetime) -> dict[int, dict]:
     """What deciding a group of claimed reminders needs, in one query: for each reminder id, its
     ``participant`` (the whole row), its window's ``closes_at`` and ``completed_at``, and
-    ``later_attempt_due`` (a later attempt of the same timepoint is due by ``now``, as in
-    ``later_attempt_due``)."""
+    ``later_attempt_due`` (a later attempt of the same timepoint, planned by ``now``, is pending,
+    being sent or sent: ``_SUPERSEDED_BY_LATER``)."""
     if not reminder_ids:
         return {}
     marks = ",".join("?" * len(reminder_ids))
     cursor = db.execute(
-        "SELECT r.id, t.closes_at, t.completed_at, EXISTS (SELECT 1 FROM reminders l "
-        "WHERE l.participant_id = r.participant_id AND l.timepoint = r.timepoint AND l.attempt > r.attempt "
-        f"AND l.planned_at <= ? AND l.status IN ('pending', 'sending')), p.*, {NUMBER_OPTED_OUT} AS number_opted_out "
+        f"SELECT r.id, t.closes_at, t.completed_at, {_SUPERSEDED_BY_LATER}, p.*, "
+        f"{NUMBER_OPTED_OUT} AS number_opted_out "
         "FROM reminders r JOIN participants p ON p.id = r.participant_id "
         "JOIN timepoints t ON t.participant_id = r.participant_id AND t.timepoint = r.timepoint "
         f"WHERE r.id IN ({marks})", [utc_iso(now), *reminder_ids])
