@@ -6,7 +6,7 @@ from datetime import datetime
 
 import sqlite_utils
 
-from storage.db import utc_iso
+from storage.db import one, utc_iso
 
 # For a query on participants p: whether p's number is blocked.
 NUMBER_OPTED_OUT = "EXISTS (SELECT 1 FROM number_opt_outs o WHERE o.phone = p.phone)"
@@ -21,3 +21,10 @@ def block(db: sqlite_utils.Database, phone: str, *, reason: str, now: datetime) 
 
 def unblock(db: sqlite_utils.Database, phone: str) -> bool:
     return db.execute("DELETE FROM number_opt_outs WHERE phone = ?", [phone]).rowcount == 1
+
+
+def blocked(db: sqlite_utils.Database, phone: str | None) -> dict | None:
+    """The number's block (``opted_out_at``, ``reason``), or None when SMS may go to it."""
+    if not phone:
+        return None
+    return one(db, "SELECT opted_out_at, reason FROM number_opt_outs WHERE phone = ?", [phone])

@@ -247,3 +247,17 @@ def test_behind_a_proxy_the_signed_url_is_the_public_one(db_path, clock, trial, 
                                       headers={"X-Twilio-Signature": signature, "X-Forwarded-Proto": "https",
                                                "X-Forwarded-Host": "pro.example.org", "X-Forwarded-Port": "443"})
     assert response.status_code == 204
+
+
+def test_the_participant_page_says_when_their_number_is_blocked(app, client, clock, trial, sent):
+    """A participant moved onto a number that replied STOP gets no SMS: the nurse sees why."""
+    from tests.staff_support import staff_and_list
+    signed_post(client, INBOUND_URL, {"From": "+12025550101", "Body": "STOP", "MessageSid": "SMin1"})
+    trial.enroll("P-002", phone="+12025550101")       # enrolled onto the blocked number afterwards
+    trial.enroll("P-003", phone="+16175550123")
+    staff_and_list(app, client, clock).login("nurse")
+    page = client.get("/staff/participants/P-002").get_data(as_text=True)
+    assert "Number blocked since" in page and "until a START comes from it" in page
+    assert "Number blocked since" not in client.get("/staff/participants/P-003").get_data(as_text=True)
+    signed_post(client, INBOUND_URL, {"From": "+12025550101", "Body": "START", "MessageSid": "SMin2"})
+    assert "Number blocked since" not in client.get("/staff/participants/P-002").get_data(as_text=True)

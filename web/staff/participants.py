@@ -13,7 +13,7 @@ from scheduler import followup
 from services import board, links, messaging, participant_admin
 from services.enrollment import display_phone
 from services.participant_admin import AdminError
-from storage import contacts, messages, participants
+from storage import contacts, messages, opt_outs, participants
 from storage.db import parse_utc
 from web import reminders
 from web.auth.access import FOLLOW_UP, requires
@@ -53,7 +53,8 @@ def _page(participant: dict, status: int = 200, errors: dict | None = None, **ex
         details=details, contact=contact, replies=messages.inbox(db, participant_id=participant["id"]),
         handled=HandledForm(), opt=forms.OptOutForm(opted_out="in" if participant["sms_opt_out"] else "out",
                                                    **form_kwargs),
-        withdraw=forms.WithdrawForm(**form_kwargs), errors=errors or {}, phone=display_phone(
+        withdraw=forms.WithdrawForm(**form_kwargs), errors=errors or {},
+        number_blocked=opt_outs.blocked(db, participant["phone"]), phone=display_phone(
             participant["phone"], current_app.config["DEFAULT_COUNTRY"]),
         local=lambda text: local_time(text, zone), day=lambda text, last=False: _day(text, zone, last=last),
         **extra), status
