@@ -6,7 +6,9 @@
   staff session or a form's CSRF token made by one worker would fail on the next.
 - Warns loudly when SMS go to the console instead of Twilio.
 - Marks the session cookie Secure (FLASK_SESSION_COOKIE_SECURE=false for a site without HTTPS).
-- Access and error logs go to standard output with every patient-link token shown as <token>.
+- Access and error logs go to standard output with every patient-link token shown as <token>;
+  with FLASK_LOG_JSON set, as JSON lines (web/log_format.py), an access line carrying method, path,
+  status, bytes and duration_ms as fields.
 
 The scheduler is not run here: it is its own process (`flask --app app scheduler`), so that a web
 worker's restart never interrupts a reminder pass, and more workers never mean more passes.
@@ -20,6 +22,7 @@ import sys
 from gunicorn.glogging import Logger
 
 from scheduler.links import redact
+from web import log_format
 from web.security import RedactTokens
 
 # Production is served over HTTPS (behind a proxy): the staff session cookie is Secure unless a
@@ -38,6 +41,11 @@ errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
+try:    # the master's own logs (and through fork, the workers' before the app is loaded)
+    JSON_LOGS = log_format.configure(os.environ.get(log_format.VARIABLE))
+except ValueError as exc:
+    sys.exit(str(exc))
+
 
 class RedactingLogger(Logger):
     """gunicorn's logger, with every string it logs about a request passed through redact()."""
@@ -49,6 +57,22 @@ class RedactingLogger(Logger):
     def setup(self, cfg):
         super().setup(cfg)
         self.error_log.addFilter(RedactTokens())   # a worker's traceback may quote the path
+        if JSON_LOGS:
+            for handler in self.error_log.handlers + self.access_log.handlers:
+                handler.setFormatter(log_format.JsonFormatter())
+
+    def access(self, resp, req, environ, request_time):
+        if not JSON_LOGS:
+            return super().access(resp, req, environ, request_time)
+        if not self.access_log_enabled:
+            return None
+        atoms = self.atoms(resp, req, environ, request_time)
+        status = str(atoms["s"])
+        fields = {"method": atoms["m"], "path": atoms["U"], "status": int(status) if status.isdigit() else status,
+                  "bytes": atoms["B"], "duration_ms": atoms["M"], "remote_addr": atoms["h"]}
+        # The message is the plain line, as without FLASK_LOG_JSON; the fields are its parts.
+        self.access_log.info(self.cfg.access_log_format, self.atoms_wrapper_class(atoms), extra=fields)
+        return None
 
 
 logger_class = RedactingLogger
@@ -56,9 +80,13 @@ logger_class = RedactingLogger
 
 def on_starting(server) -> None:
     if not os.environ.get("FLASK_SECRET_KEY"):
-        sys.exit("FLASK_SECRET_KEY is not set: every worker would sign sessions and forms with a key of "
-                 "its own. Set it to a long random value (python3 -c 'import secrets; "
-                 "print(secrets.token_hex(32))') and keep it.")
+        refusal = ("FLASK_SECRET_KEY is not set: every worker would sign sessions and forms with a key of "
+                   "its own. Set it to a long random value (python3 -c 'import secrets; "
+                   "print(secrets.token_hex(32))') and keep it.")
+        if JSON_LOGS:
+            server.log.critical(refusal)
+            sys.exit(1)
+        sys.exit(refusal)
     gateway = os.environ.get("FLASK_SMS_GATEWAY") or ("twilio" if os.environ.get("TWILIO_ACCOUNT_SID") else "console")
     if gateway == "console":
         logging.getLogger("gunicorn.error").warning(

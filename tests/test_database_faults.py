@@ -119,3 +119,26 @@ def test_a_bug_in_a_statement_is_still_a_500_not_a_503(app):
         db.execute("SELECT no_such_column FROM participants")
     db.close()
     assert faults.kind(caught.value) is None
+
+
+def test_a_command_meeting_a_held_lock_says_so_in_one_line_and_exits_1(short_busy_timeout, app, runner, trial, db_path):
+    trial.enroll()
+    holder = open_db(app.config["DATABASE"])
+    holder.conn.execute("BEGIN IMMEDIATE")
+    result = runner.invoke(args=["link", "P-001", "baseline"])
+    holder.conn.execute("ROLLBACK")
+    holder.close()
+    assert result.exit_code == 1
+    assert result.output == (f"Error: database {db_path} is locked: another process held its write lock too long; "
+                             "try again in a moment\n")
+    assert runner.invoke(args=["link", "P-001", "baseline"]).exit_code == 0
+
+
+def test_a_command_on_a_damaged_file_names_it_without_a_traceback(app, runner, db_path):
+    for suffix in ("-wal", "-shm"):
+        if os.path.exists(f"{db_path}{suffix}"):
+            os.remove(f"{db_path}{suffix}")
+    db_path.write_bytes(b"not a database " * 300)
+    result = runner.invoke(args=["messages", "list"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.startswith(f"Error: database {db_path} is corrupt: it is damaged or not a database")

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from flask import Flask, render_template
+from flask.logging import default_handler
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from web import cli, compression, database, errors, health, i18n, labels, security
+from web import cli, compression, database, errors, health, i18n, labels, log_format, security
 from web.auth import bp as auth_bp
 from web.auth.access import form_expired
 from web.patient import bp as patient_bp
@@ -16,6 +17,8 @@ csrf = CSRFProtect()
 
 
 def init_app(app: Flask) -> None:
+    if log_format.configure(app.config.get("LOG_JSON")):   # FLASK_LOG_JSON: logs as JSON lines
+        app.logger.removeHandler(default_handler)           # and no second, plain copy of a line
     database.init_app(app)
     security.init_app(app)
     compression.init_app(app)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import click
 from flask import current_app
@@ -9,7 +10,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from services.free_text import printable
 from storage import messages
-from web import reminders
+from web import log_format, reminders
 from web.cli.common import parse_instant
 from web.context import now
 from web.database import get_db
@@ -47,6 +48,8 @@ def scheduler_command() -> None:
     from scheduler import runner
 
     app = current_app._get_current_object()
+    # With FLASK_LOG_JSON its lines are log records (JSON lines) like the rest; else printed as ever.
+    say = logging.getLogger(__name__).info if log_format.enabled() else click.echo
     try:
         reminders.gateway(app)
     except ValueError as exc:
@@ -56,10 +59,10 @@ def scheduler_command() -> None:
         with app.app_context():
             counts = reminders.send_due(now())
             if counts:
-                click.echo(f"{now().isoformat(timespec='seconds')} " +
-                           ", ".join(f"{key} {value}" for key, value in sorted(counts.items())))
+                say(f"{now().isoformat(timespec='seconds')} " +
+                    ", ".join(f"{key} {value}" for key, value in sorted(counts.items())))
 
-    click.echo("Scheduler started: a reminder pass every minute (Ctrl-C to stop).")
+    say("Scheduler started: a reminder pass every minute (Ctrl-C to stop).")
     runner.run(tick)
 
 

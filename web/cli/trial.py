@@ -9,7 +9,8 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from services import accounts, allocation, enrollment, links, screening
-from storage import init_db, randomization
+from storage import backup as database_files
+from storage import randomization
 from storage.db import parse_utc
 from web.cli.common import CLI_ACTOR
 from web.context import now, patient_url, protocol
@@ -25,7 +26,10 @@ def init_db_command() -> None:
 
     Example: flask --app app init-db
     """
-    applied = init_db(current_app.config["DATABASE"])
+    try:
+        applied = database_files.initialize(current_app.config["DATABASE"])
+    except database_files.DatabaseFileError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"Database ready at {current_app.config['DATABASE']} "
                f"({len(applied)} migration(s) applied).")
 
