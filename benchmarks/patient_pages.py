@@ -5,7 +5,9 @@ Usage: .venv/bin/python benchmarks/patient_pages.py [--runs 200]
 Prints, per page, the bytes of the whole page as delivered (HTML with its inline CSS and JS:
 there are no other requests) raw and gzip-compressed, whether it fits the first TCP round trip
 (10 segments of 1,460 bytes = 14,600 bytes; the target is under 14 KB = 14,336 bytes), any
-third-party reference, then the median and 95th percentile time to render a form (GET) and to
+third-party reference; then the service worker a form page installs (/f/sw.js, its own request),
+and the ODI page with the worker against the 14 KB budget (each gzip-compressed, as each is sent;
+benchmarks/offline.py times a form kept offline in a browser); then the median and 95th percentile time to render a form (GET) and to
 accept a submission (POST, through to the committed write) with the Flask test client on a real
 SQLite file. Times depend on the machine; the bytes do not.
 """
@@ -59,11 +61,12 @@ def link(app, study_id: str, timepoint: str) -> str:
         db.close()
 
 
-def weigh(name: str, body: bytes) -> None:
+def weigh(name: str, body: bytes) -> int:
     packed = len(gzip.compress(body, compresslevel=6))
     fits = "yes" if packed < FIRST_ROUND_TRIP_BYTES else "NO"
     third = "none" if not THIRD_PARTY.search(body.decode()) else "FOUND"
     print(f"{name:<28} {len(body):>8,} {packed:>8,}   {fits:<5} {third}")
+    return packed
 
 
 def timed(fn, runs: int) -> tuple[float, float]:
@@ -86,8 +89,12 @@ def main() -> None:
         enroll(app, "W-1", 30)
         token = link(app, "W-1", "month1")
         print(f"{'page':<28} {'raw B':>8} {'gzip B':>8}   <14KB  third-party")
-        for instrument in ("vas", "odi", "satisfaction", "medication"):
-            weigh(f"form: {instrument}", client.get(f"/f/{token}/{instrument}").data)
+        packed = {instrument: weigh(f"form: {instrument}", client.get(f"/f/{token}/{instrument}").data)
+                  for instrument in ("vas", "odi", "satisfaction", "medication")}
+        worker = weigh("service worker (/f/sw.js)", client.get("/f/sw.js").data)
+        with_worker = packed["odi"] + worker
+        print(f"{'form: odi + worker':<28} {'':>8} {with_worker:>8,}   "
+              f"{'yes' if with_worker <= FIRST_ROUND_TRIP_BYTES else 'NO':<5} (budget {FIRST_ROUND_TRIP_BYTES:,} B)")
         client.post(f"/f/{token}/vas", data={"version": "1.0", "mode": "line", "vas_mm": "40"})
         client.post(f"/f/{token}/odi", data={"version": "2.1a", **{f"odi_{n}": "2" for n in range(1, 11)}})
         weigh("review: odi", client.get(f"/f/{token}/odi").data)

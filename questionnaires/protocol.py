@@ -10,7 +10,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,10 @@ ARM_PATTERN = re.compile(r"^[A-Z]$")
 MAX_OFFSET_DAYS = 366
 MAX_OFFSET_MONTHS = 24
 MAX_WINDOW_DAYS = 120
+# An answer kept on the phone while the connection was down is accepted up to this long after its
+# window closed, if it was answered inside the window: a day covers a night without signal.
+DEFAULT_OFFLINE_GRACE_HOURS = 24
+MAX_OFFLINE_GRACE_HOURS = 7 * 24
 
 
 class ProtocolError(ValueError):
@@ -83,6 +87,13 @@ class Protocol:
     vas_directions: Mapping[str, str] = field(default_factory=dict)
     # The instruments as this protocol asks them, by id: its ODI version may ask fewer sections.
     instruments: Mapping[str, Instrument] = field(default_factory=lambda: dict(INSTRUMENTS))
+    # [offline] grace_hours: how long after a window closes an answer given inside it, and kept
+    # on the patient's phone while the connection was down, may still arrive.
+    offline_grace_hours: int = DEFAULT_OFFLINE_GRACE_HOURS
+
+    @property
+    def offline_grace(self) -> timedelta:
+        return timedelta(hours=self.offline_grace_hours)
 
     def vas_direction(self, language: str, page_direction: str) -> str:
         return self.vas_directions.get(language, page_direction)
@@ -205,13 +216,18 @@ def parse_protocol(data: Mapping[str, Any], instruments: Mapping[str, Instrument
     if not isinstance(directions, dict) or any(v not in ("ltr", "rtl") for v in directions.values()):
         problems.append(f"vas.line_direction: a table of language = \"ltr\" or \"rtl\", got {directions!r}")
         directions = {}
+    offline = data.get("offline", {})
+    if not isinstance(offline, dict):
+        problems.append("offline: must be a table")
+        offline = {}
+    grace_hours = integer("offline", offline, "grace_hours", MAX_OFFLINE_GRACE_HOURS, default=DEFAULT_OFFLINE_GRACE_HOURS)
     asked = dict(instruments)
     if "odi" in data or "odi" in asked:
         asked["odi"] = odi.from_protocol(data.get("odi", {}), problems)
     if problems:
         raise ProtocolError(source, problems)
     return Protocol(protocol_id, title, version, tuple(arms), tuple(timepoints), reminders, baseline_id, clinical,
-                    dict(directions), asked)
+                    dict(directions), asked, grace_hours)
 
 
 MAX_SHORT_LABEL = 6

@@ -28,6 +28,12 @@ doubt and is asked about again after the lease: a reminder is never resent on a 
 neither duplicates nor loses a reminder; at worst a group is late by the lease. A reminder that
 comes back to pending after a later attempt of its window went out is superseded by it, not sent.
 
+SMS questions. For a participant who answers by SMS, a reminder at one of the question's
+timepoints (scheduler.reminders.sms_question_at) carries the pain question (``ask``) instead of a
+link, until the question is answered. It has no link token, so it carries a short random
+reference (scheduler.sms_text), written with its in-doubt row as the token's hash is; recovery
+looks for that reference in the provider's copy exactly as it looks for a link's token.
+
 Several passes at once (a second scheduler by mistake, a cron pass) are safe: every row a pass
 acts on it holds by a claim, and a pass that meets another's write lock waits (LOCK_PATIENCE)
 instead of dying mid-pass.
@@ -51,7 +57,7 @@ from zoneinfo import ZoneInfo
 from questionnaires.protocol import Protocol
 from scheduler import links, recovery
 from scheduler import reminders as policy
-from scheduler.sms_text import count_segments
+from scheduler.sms_text import count_segments, new_reference
 from sms import gateway as sms
 from storage import messages, participants, tokens, write
 from storage import reminders as rows
@@ -114,6 +120,8 @@ class Dispatcher:
     compose: Callable[[dict, str], str]      # (participant, link URL) -> SMS body
     link_url: Callable[[str], str]           # token -> full patient URL (scheduler.links.patient_url)
     messaging: Messaging                     # services.messaging
+    # (participant, reference) -> the SMS question's body; None: every reminder carries a link.
+    ask: Callable[[dict, str], str] | None = None
     status_callback: str | None = None
     lease: timedelta = CLAIM_LEASE
     batch: int = CLAIM_BATCH
@@ -171,7 +179,7 @@ class Dispatcher:
         """Inside the caller's write transaction: decide each reminder still ours, settle those
         cancelled or deferred, and write the link and in-doubt message of each one to send."""
         group = _Group(claimed, leased_at, requested)
-        details = rows.due_details(db, [r["id"] for r in claimed if r["id"] in ours], now)
+        details = self._details(db, [r["id"] for r in claimed if r["id"] in ours], now)
         settled = []
         for reminder in claimed:
             if reminder["id"] not in ours:
@@ -189,17 +197,23 @@ class Dispatcher:
                 group.to_send.append((reminder, detail))
         rows.settle_many(db, settled, now)
         # decide() cancelled withdrawn participants and closed windows: these links may be issued.
-        issued = tokens.mint_many(db, [tokens.LinkRequest(d["participant"], r["timepoint"], parse_utc(d["closes_at"]))
-                                       for r, d in group.to_send], actor=ACTOR, now=now)
+        issued = iter(tokens.mint_many(db, [tokens.LinkRequest(d["participant"], r["timepoint"],
+                                                               parse_utc(d["closes_at"]))
+                                            for r, d in group.to_send if not self._asks(r, d)], actor=ACTOR, now=now))
         outbound = []
-        for (reminder, detail), token in zip(group.to_send, issued):
+        for reminder, detail in group.to_send:
             participant = detail["participant"]
-            body = self.compose(participant, self.link_url(token))
+            if self._asks(reminder, detail):
+                token_hash, reference = None, new_reference()
+                body = self.ask(participant, reference)
+            else:
+                token, reference = next(issued), None
+                token_hash, body = tokens.hash_token(token), self.compose(participant, self.link_url(token))
             segments = count_segments(body)
             group.outgoing.append(sms.Outgoing(participant["phone"], body, self.status_callback))
             outbound.append(messages.Outbound(
                 participant["id"], reminder["id"], participant["phone"], links.redact(body),
-                tokens.hash_token(token), self.gateway.name, segments.count, segments.encoding))
+                token_hash, self.gateway.name, segments.count, segments.encoding, reference))
         group.message_ids = messages.insert_outbound_many(db, outbound, now=now)
         return group
 
@@ -221,8 +235,22 @@ class Dispatcher:
             opted_out=bool(participant["sms_opt_out"] or participant["number_opted_out"]),
             phone=participant["phone"], phone_problem=participant["phone_problem"],
             completed=detail["completed_at"] is not None,
-            # A nurse's request supersedes nothing and is superseded by nothing.
-            later_attempt_due=False if requested else detail["later_attempt_due"]))
+            # A nurse's request supersedes nothing and is superseded by nothing; and once the SMS
+            # question is answered, it sends the link instead (for the rest of the timepoint's forms).
+            later_attempt_due=False if requested else detail["later_attempt_due"],
+            answered=not requested and self._question_at(reminder, detail) and detail["answered"]))
+
+    def _question_at(self, reminder: dict, detail: dict) -> bool:
+        """Whether this reminder's timepoint is asked by SMS question for its participant."""
+        return self.ask is not None and policy.sms_question_at(
+            bool(detail["participant"]["answers_by_sms"]), self.protocol.timepoint(reminder["timepoint"]))
+
+    def _asks(self, reminder: dict, detail: dict) -> bool:
+        """Whether this reminder goes as the SMS question (not yet answered) rather than a link."""
+        return self._question_at(reminder, detail) and not detail["answered"]
+
+    def _details(self, db, reminder_ids: list[int], now: datetime) -> dict[int, dict]:
+        return rows.due_details(db, reminder_ids, now, instrument=policy.SMS_QUESTION_INSTRUMENT)
 
     def _send(self, db, group: _Group, now: datetime) -> list[sms.SendResult]:
         """The gateway's results, in order; HELD_BACK for a message not handed to it.
@@ -243,7 +271,7 @@ class Dispatcher:
         return results
 
     def _still_to_send(self, db, reminder: dict, now: datetime, requested: bool) -> bool:
-        detail = rows.due_details(db, [reminder["id"]], now)[reminder["id"]]
+        detail = self._details(db, [reminder["id"]], now)[reminder["id"]]
         return self.decide(reminder, detail, now, requested).action == policy.SEND
 
     def _record(self, db, to_send: list[tuple[dict, dict]], message_ids: list[int],

@@ -3,7 +3,8 @@
 A pass that died after writing a reminder's 'in_doubt' message may or may not have handed it to
 the provider. Once its lease has run out, the next pass takes the reminder over, asks the
 provider whether a message carrying this one's link went to that number, and records the answer:
-sent (with the provider's id; nothing is resent) or never sent (back to pending, and sent).
+sent (with the provider's id; nothing is resent) or never sent (back to pending, and sent). An
+SMS question has no link: the provider's copy is matched on its reference instead.
 
 The takeover comes first, in one transaction, as a claim does: a pass asks only about reminders
 it holds, so two passes can never both hear "not found" and both send. It asks while the
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from scheduler import links
+from scheduler import links, sms_text
 from sms import gateway as sms
 from storage import messages, tokens, write
 from storage import reminders as rows
@@ -51,7 +52,7 @@ class Recovery:
                 continue
             try:
                 found = [(m, self.gateway.find_sent(m["to_number"], parse_utc(m["created_at"]) - LOOKUP_SLACK,
-                                                    _carries(m["token_hash"])))
+                                                    _carries(m)))
                          for m in messages.in_doubt_for(db, reminder["id"])]
             except Exception as exc:  # the provider cannot be asked now
                 log.warning("reminder %s stays in doubt: %s", reminder["id"], type(exc).__name__)
@@ -79,8 +80,14 @@ def _settle(db, reminder: dict, found: list[tuple[dict, str | None]], now: datet
         counts["recovered_unsent"] += 1
 
 
-def _carries(token_hash: str) -> Callable[[str], bool]:
+def _carries(message: dict) -> Callable[[str], bool]:
+    """Whether a body the provider holds is this message: the same link token (we hold its hash),
+    or, for an SMS question, the same reference."""
+    reference, token_hash = message["reference"], message["token_hash"]
+
     def matches(body: str) -> bool:
+        if reference is not None:
+            return sms_text.reference_in(body) == reference
         token = links.token_in(body)
         return token is not None and tokens.hash_token(token) == token_hash
     return matches

@@ -6,10 +6,15 @@ the window's close is dropped. Local times are made with zoneinfo, so 10:00 stay
 DST changes.
 
 Deciding, when a planned reminder comes due (``decide``), in this order:
-  cancel if the participant withdrew, opted out, has no usable number, completed the forms, or
-  the window closed, or a later reminder of the same timepoint is due too (it supersedes this);
+  cancel if the participant withdrew, opted out, has no usable number, completed the forms (or,
+  for an SMS question, answered it), or the window closed, or a later reminder of the same
+  timepoint is due too (it supersedes this);
   defer to the end of quiet hours if it is quiet now where the participant lives;
   otherwise send.
+
+SMS questions (``asks_by_sms``): a participant a nurse marked "SMS answers" is asked the pain
+question at SMS_QUESTION_TIMEPOINTS by an SMS to reply to, instead of being sent a link. Such a
+reminder is decided by the same rules; it is done once the question is answered.
 """
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from questionnaires.protocol import ReminderPolicy, in_quiet_hours
+from questionnaires.protocol import ReminderPolicy, Timepoint, in_quiet_hours
 
 SEND = "send"
 DEFER = "defer"
@@ -30,6 +35,20 @@ BAD_NUMBER = "bad_number"
 COMPLETED = "completed"
 WINDOW_CLOSED = "window_closed"
 SUPERSEDED = "superseded"
+ANSWERED = "answered"
+
+# Answers by SMS reply (issue 16): the timepoints whose pain question a participant marked "SMS
+# answers" gets as an SMS, answered with a number from 0 to 10 (the VAS's numeric rating mode).
+# The first two follow-ups, a day and a week after the procedure, when the pain changes fastest
+# and the patient is least likely to come to the clinic; later ones keep their link.
+SMS_QUESTION_TIMEPOINTS = ("day1", "week1")
+SMS_QUESTION_INSTRUMENT = "vas"
+
+
+def sms_question_at(answers_by_sms: bool, timepoint: Timepoint | None) -> bool:
+    """Whether a participant's reminders at this timepoint are the SMS question, not a link."""
+    return (answers_by_sms and timepoint is not None and timepoint.id in SMS_QUESTION_TIMEPOINTS
+            and SMS_QUESTION_INSTRUMENT in timepoint.instruments)
 
 
 @dataclass(frozen=True)
@@ -80,6 +99,7 @@ class Situation:
     phone_problem: str | None
     completed: bool
     later_attempt_due: bool
+    answered: bool = False   # a planned SMS question whose answer is in: nothing is left to ask
 
 
 @dataclass(frozen=True)
@@ -97,6 +117,7 @@ def decide(policy: ReminderPolicy, situation: Situation) -> Decision:
         (NO_PHONE, not s.phone),
         (BAD_NUMBER, bool(s.phone_problem)),
         (COMPLETED, s.completed),
+        (ANSWERED, s.answered),
         (WINDOW_CLOSED, s.now >= s.closes_at),
         (SUPERSEDED, s.later_attempt_due),
     ):

@@ -5,9 +5,15 @@ when split (the rest carries the concatenation header); extension characters (^{
 form feed) take two septets, and an escape pair is never split across segments. Anything else
 goes as UCS-2: 70 UTF-16 code units in one segment, 67 per segment when split, never splitting
 a surrogate pair.
+
+An SMS question (answers by SMS reply) has no link, so it ends with a short reference instead:
+crash recovery looks for it in the provider's copy of the message, as it looks for a link's
+token in a reminder (scheduler.recovery).
 """
 from __future__ import annotations
 
+import re
+import secrets
 from dataclasses import dataclass
 
 GSM7 = "GSM-7"
@@ -56,3 +62,28 @@ def count_segments(text: str) -> Segments:
             segments, used = segments + 1, 0
         used += cost
     return Segments(encoding, segments, total)
+
+
+# The reference: four letters from twenty consonants (160,000 of them; no vowels, so never a
+# word), enough to tell apart the few question SMS one number gets within recovery's look-back of
+# minutes. It grants nothing (a reply is matched by its number, never by a reference), so it is
+# stored as sent. " #KQTZ" costs 6 units, which each language's question leaves room for.
+REFERENCE_LETTERS = "BCDFGHJKLMNPQRSTVWXZ"
+REFERENCE_LENGTH = 4
+_REFERENCE = re.compile(rf"(?<![\w#])#([{REFERENCE_LETTERS}]{{{REFERENCE_LENGTH}}})(?![\w])")
+
+
+def new_reference() -> str:
+    """A fresh random reference for one SMS question."""
+    return "".join(secrets.choice(REFERENCE_LETTERS) for _ in range(REFERENCE_LENGTH))
+
+
+def with_reference(text: str, reference: str) -> str:
+    """A question's text with its reference at the end: "... Reply STOP to opt out. #KQTZ"."""
+    return f"{text} #{reference}"
+
+
+def reference_in(text: str | None) -> str | None:
+    """The last reference in a text (the provider may add words after ours), if any."""
+    found = _REFERENCE.findall(text or "")
+    return found[-1] if found else None

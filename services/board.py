@@ -7,7 +7,8 @@ from datetime import datetime
 
 from questionnaires.protocol import Protocol
 from scheduler import followup
-from storage import messages, participants, reminders
+from scheduler.reminders import SMS_QUESTION_INSTRUMENT
+from storage import messages, participants, reminders, sms_answers
 from storage.db import parse_utc
 
 FILTERS = {
@@ -26,6 +27,7 @@ class Row:
     closes: dict[str, datetime | None] = field(default_factory=dict)
     sms_failed: bool = False
     reply_waiting: bool = False              # an SMS from the participant waits in the inbox
+    sms_answers: dict[str, int] = field(default_factory=dict)  # timepoint -> the pain (0-10) they replied by SMS
 
     @property
     def opted_out(self) -> bool:
@@ -65,6 +67,7 @@ def build(db, protocol: Protocol, now: datetime) -> list[Row]:
     reminded = reminders.sent_timepoints(db)
     failed = reminders.participants_with_failures(db)
     replied = messages.participants_with_unhandled_replies(db)
+    by_sms = sms_answers.answers_by_participant(db, SMS_QUESTION_INSTRUMENT)
     rows = []
     for person in people:
         withdrawn_at = _withdrawn_at(person)
@@ -75,7 +78,7 @@ def build(db, protocol: Protocol, now: datetime) -> list[Row]:
                 now, **instants, reminded=(person["id"], timepoint.id) in reminded, withdrawn_at=withdrawn_at)
             closes[timepoint.id] = instants["closes_at"]
         rows.append(Row(person, cells, closes, sms_failed=person["id"] in failed or bool(person["phone_problem"]),
-                        reply_waiting=person["id"] in replied))
+                        reply_waiting=person["id"] in replied, sms_answers=by_sms.get(person["id"], {})))
     rows.sort(key=Row.urgency)
     return rows
 

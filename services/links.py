@@ -5,10 +5,11 @@ The token itself is made and stored hashed by storage.tokens; its URL shape is s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from scheduler.links import looks_like_token
 from scheduler.schedule import CLOSED as WINDOW_CLOSED
+from scheduler.schedule import OPEN as WINDOW_OPEN
 from scheduler.schedule import UPCOMING as WINDOW_UPCOMING
 from scheduler.schedule import window_state
 from storage import participants, tokens, write
@@ -19,6 +20,7 @@ NOT_YET_OPEN = "not_yet_open"
 CLOSED = "closed"
 INACTIVE = "inactive"
 VALID = "valid"
+LATE = "late"          # answered inside the window, but arrived after its grace period
 
 
 class LinkError(ValueError):
@@ -56,8 +58,15 @@ class Link:
 
 
 
-def resolve(db, token: str, now: datetime) -> Link:
-    """What a token opens at ``now``. Anything malformed or unknown is simply UNKNOWN."""
+def resolve(db, token: str, now: datetime, *, answered_at: datetime | None = None,
+            grace: timedelta = timedelta(0)) -> Link:
+    """What a token opens at ``now``. Anything malformed or unknown is simply UNKNOWN.
+
+    ``answered_at`` is when a submission kept on the patient's phone was answered (checked
+    against the page it was answered on by the caller). Arriving after the window closed, it
+    is judged by that time instead, if it arrives within ``grace`` of the close: VALID when it
+    was answered inside the window, LATE when it comes later than that.
+    """
     if not looks_like_token(token):
         return Link(UNKNOWN)
     row = tokens.by_token(db, token)
@@ -69,8 +78,14 @@ def resolve(db, token: str, now: datetime) -> Link:
     if participant["status"] != "active":
         return Link(INACTIVE, participant, window, language)
     # A link expires with the window it was issued for, or earlier if the window moved.
-    closes_at = min(parse_utc(window["closes_at"]), parse_utc(row["expires_at"]))
-    state = window_state(now, parse_utc(window["opens_at"]), closes_at)
+    window_closes, expires_at = parse_utc(window["closes_at"]), parse_utc(row["expires_at"])
+    if now >= expires_at and expires_at < window_closes:
+        # Ended before its window, so revoked: nothing more is taken from it, not even in grace.
+        return Link(INACTIVE, participant, window, language)
+    opens_at, closes_at = parse_utc(window["opens_at"]), min(window_closes, expires_at)
+    state = window_state(now, opens_at, closes_at)
+    if state == WINDOW_CLOSED and answered_at is not None and window_state(answered_at, opens_at, closes_at) == WINDOW_OPEN:
+        return Link(VALID if now < closes_at + grace else LATE, participant, window, language)
     if state == WINDOW_UPCOMING:
         return Link(NOT_YET_OPEN, participant, window, language)
     if state == WINDOW_CLOSED:

@@ -108,6 +108,8 @@ class Reply:
     keyword: str | None     # STOP, START, HELP, or None for any other text (kept for the nurses)
     language: str           # the sender's language, for an answer
     replayed: bool = False  # a MessageSid already received: nothing was done, and nothing is answered
+    answer: str | None = None  # for an answer to an SMS question: the SMS to answer with (services.sms_answers)
+    value: int | None = None   # the answer recorded, for that SMS
 
 
 def keyword_of(body: str) -> tuple[str | None, str]:
@@ -123,9 +125,8 @@ def receive_reply(db, *, sender: str, body: str, sid: str | None, now: datetime)
     with write(db):
         matched = participants.by_phone(db, sender)
         # A keyword is acted on here and now: it needs no nurse, so it never waits in the inbox.
-        kept = messages.insert_inbound(db, participant_id=matched[0]["id"] if matched else None, from_number=sender,
-                                       body=body, sid=sid, now=now,
-                                       handled_by=f"automatic ({word})" if keyword else None)
+        kept = keep_reply(db, participant_id=matched[0]["id"] if matched else None, sender=sender, body=body,
+                          sid=sid, now=now, handled_by=f"automatic ({word})" if keyword else None)
         if kept is None:
             # Twilio's signature has no timestamp: a captured START posted again after a STOP would
             # opt the participant back in. A MessageSid is acted on once, its first time.
@@ -142,6 +143,15 @@ def receive_reply(db, *, sender: str, body: str, sid: str | None, now: datetime)
             elif keyword == START:
                 opt_in(db, participant, actor="participant", reason=f"replied {word}", now=now)
     return Reply(keyword, matched[0]["language"] if matched else DEFAULT_LANGUAGE)
+
+
+def keep_reply(db, *, participant_id: int | None, sender: str, body: str, sid: str | None, now: datetime,
+               handled_by: str | None = None) -> int | None:
+    """Keep a patient's SMS (inside the caller's write transaction); ``handled_by`` marks one that
+    needs no nurse. None, and nothing kept, for a MessageSid already received: Twilio's signature
+    has no timestamp, so a webhook posted again must change nothing."""
+    return messages.insert_inbound(db, participant_id=participant_id, from_number=sender, body=body, sid=sid,
+                                   now=now, handled_by=handled_by)
 
 
 def mark_handled(db, message_id: int, *, actor: str, now: datetime) -> bool:

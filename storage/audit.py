@@ -21,6 +21,7 @@ ACTIONS = {
     "update_contact": "Contact details changed",
     "sms_opt_out": "SMS stopped (opted out)",
     "sms_opt_in": "SMS restarted (opted in)",
+    "sms_answers": "Answers by SMS reply switched on or off",
     "flag_phone": "Phone number flagged",
     "handle_reply": "Reply marked handled",
     "log_contact": "Contact recorded",

@@ -25,10 +25,11 @@ class Outbound(NamedTuple):
     reminder_id: int | None
     to: str
     body: str                # with the link's token redacted: the token itself is never stored
-    token_hash: str
+    token_hash: str | None   # the link's token, hashed; None for an SMS question (it has no link)
     gateway: str
     segments: int
     encoding: str
+    reference: str | None = None  # an SMS question's reference, as its body shows it (see scheduler.sms_text)
 
 
 class Result(NamedTuple):
@@ -43,7 +44,7 @@ class Result(NamedTuple):
 
 _INSERT_OUTBOUND = (
     "INSERT INTO messages (direction, participant_id, reminder_id, to_number, body, token_hash, gateway, status, "
-    "segments, encoding, created_at) VALUES ('outbound', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    "segments, encoding, created_at, reference) VALUES ('outbound', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 def insert_outbound(db: sqlite_utils.Database, *, participant_id: int, reminder_id: int | None,
@@ -59,7 +60,8 @@ def insert_outbound_many(db: sqlite_utils.Database, outbound: list[Outbound], *,
     stamp = utc_iso(now)
     execute = db.conn.execute
     return [execute(_INSERT_OUTBOUND, (m.participant_id, m.reminder_id, m.to, m.body, m.token_hash, m.gateway,
-                                       IN_DOUBT, m.segments, m.encoding, stamp)).lastrowid for m in outbound]
+                                       IN_DOUBT, m.segments, m.encoding, stamp, m.reference)).lastrowid
+            for m in outbound]
 
 
 def record_result(db: sqlite_utils.Database, message_id: int, *, status: str, now: datetime,
@@ -109,6 +111,11 @@ def insert_inbound(db: sqlite_utils.Database, *, participant_id: int | None, fro
         [participant_id, from_number, body, sid, status, utc_iso(now), utc_iso(now) if handled_by else None,
          handled_by])
     return cursor.lastrowid if cursor.rowcount == 1 else None
+
+
+def inbound_seen(db: sqlite_utils.Database, sid: str) -> bool:
+    """Whether a reply with this MessageSid is already kept (a webhook posted again)."""
+    return db.execute("SELECT 1 FROM messages WHERE sid = ? AND direction = 'inbound'", [sid]).fetchone() is not None
 
 
 INBOX = """SELECT m.id, m.participant_id, p.study_id, m.from_number, m.body, m.created_at, m.handled_at, m.handled_by

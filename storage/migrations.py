@@ -334,3 +334,38 @@ def m010_withdrawal_state(db: sqlite_utils.Database) -> None:
                f"WHEN (NEW.status IS NOT OLD.status OR NEW.withdrawn_at IS NOT OLD.withdrawn_at "
                f"OR NEW.withdrawal_reason IS NOT OLD.withdrawal_reason) AND NOT {_WITHDRAWAL_STATE} "
                f"BEGIN {_WITHDRAWAL_ERROR}; END")
+
+
+@MIGRATIONS()
+def m011_sms_answers(db: sqlite_utils.Database) -> None:
+    # A participant a nurse marked "SMS answers" gets the day1 and week1 pain question as an SMS to
+    # reply to, not a link. Such an SMS carries a short random reference instead of a link token
+    # (the reference is what crash recovery looks for at the provider: scheduler.recovery), and a
+    # question answered ambiguously gets one clarifying SMS, recorded here so it is sent once. The
+    # few answers that came by SMS are indexed for the nurses' board.
+    _statements(db, """
+        ALTER TABLE participants ADD COLUMN answers_by_sms INTEGER NOT NULL DEFAULT 0
+            CHECK (answers_by_sms IN (0, 1));
+        ALTER TABLE messages ADD COLUMN reference TEXT;
+        CREATE TABLE sms_clarifications (
+            participant_id INTEGER NOT NULL REFERENCES participants(id),
+            timepoint TEXT NOT NULL,
+            message_id INTEGER NOT NULL REFERENCES messages(id),
+            clarified_at TEXT NOT NULL,
+            PRIMARY KEY (participant_id, timepoint),
+            FOREIGN KEY (participant_id, timepoint) REFERENCES timepoints(participant_id, timepoint)
+        ) WITHOUT ROWID;
+        CREATE INDEX responses_by_sms ON responses (participant_id) WHERE source = 'sms'
+        """)
+
+
+@MIGRATIONS()
+def m012_submission_keys(db: sqlite_utils.Database) -> None:
+    # A patient's phone names each submission with a random key (and, when it was kept on the phone
+    # while the connection was down, the time it was answered): the same submission sent twice is
+    # the same answer, however often it arrives. Unique, so no key can name two answers.
+    _statements(db, """
+        ALTER TABLE responses ADD COLUMN submission_key TEXT;
+        ALTER TABLE responses ADD COLUMN answered_at TEXT;
+        CREATE UNIQUE INDEX responses_submission_key ON responses (submission_key) WHERE submission_key IS NOT NULL
+        """)

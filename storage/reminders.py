@@ -110,28 +110,34 @@ _SUPERSEDED_BY_LATER = (
 
 
 # The columns of ``due_details`` that are not the participant's, in the order selected.
-_DETAIL_COLUMNS = ("reminder_id", "closes_at", "completed_at", "later_attempt_due")
+_DETAIL_COLUMNS = ("reminder_id", "closes_at", "completed_at", "later_attempt_due", "answered")
+# Whether the reminder's timepoint has an answer to one instrument (the SMS question's).
+_ANSWERED = ("EXISTS (SELECT 1 FROM newest_answers n WHERE n.participant_id = r.participant_id "
+             "AND n.timepoint = r.timepoint AND n.instrument = ?)")
 
 
-def due_details(db: sqlite_utils.Database, reminder_ids: list[int], now: datetime) -> dict[int, dict]:
+def due_details(db: sqlite_utils.Database, reminder_ids: list[int], now: datetime, *,
+                instrument: str | None = None) -> dict[int, dict]:
     """What deciding a group of claimed reminders needs, in one query: for each reminder id, its
-    ``participant`` (the whole row), its window's ``closes_at`` and ``completed_at``, and
+    ``participant`` (the whole row), its window's ``closes_at`` and ``completed_at``,
     ``later_attempt_due`` (a later attempt of the same timepoint, planned by ``now``, is pending,
-    being sent or sent: ``_SUPERSEDED_BY_LATER``)."""
+    being sent or sent: ``_SUPERSEDED_BY_LATER``), and ``answered`` (the timepoint has an answer
+    to ``instrument``: the one an SMS question asks; always False without one)."""
     if not reminder_ids:
         return {}
     marks = ",".join("?" * len(reminder_ids))
     cursor = db.execute(
-        f"SELECT r.id, t.closes_at, t.completed_at, {_SUPERSEDED_BY_LATER}, p.*, "
+        f"SELECT r.id, t.closes_at, t.completed_at, {_SUPERSEDED_BY_LATER}, {_ANSWERED}, p.*, "
         f"{NUMBER_OPTED_OUT} AS number_opted_out "
         "FROM reminders r JOIN participants p ON p.id = r.participant_id "
         "JOIN timepoints t ON t.participant_id = r.participant_id AND t.timepoint = r.timepoint "
-        f"WHERE r.id IN ({marks})", [utc_iso(now), *reminder_ids])
+        f"WHERE r.id IN ({marks})", [utc_iso(now), instrument, *reminder_ids])
     names = [column[0] for column in cursor.description][len(_DETAIL_COLUMNS):]
     details = {}
     for row in cursor.fetchall():
         extra = dict(zip(_DETAIL_COLUMNS, row))
         extra["later_attempt_due"] = bool(extra["later_attempt_due"])
+        extra["answered"] = bool(extra["answered"])
         extra["participant"] = dict(zip(names, row[len(_DETAIL_COLUMNS):]))
         details[extra.pop("reminder_id")] = extra
     return details
@@ -183,7 +189,8 @@ def history(db: sqlite_utils.Database, participant_id: int) -> list[dict]:
     """Every reminder of one participant with its SMS (if one was sent or may have been), oldest first."""
     return list(db.query(
         "SELECT r.timepoint, r.attempt, r.status AS reminder_status, r.reason, r.planned_at, r.requested_by, "
-        "m.status AS delivery, m.sent_at, m.error_code FROM reminders r "
+        "m.status AS delivery, m.sent_at, m.error_code, m.reference IS NOT NULL AS question "
+        "FROM reminders r "
         "LEFT JOIN messages m ON m.reminder_id = r.id AND m.status NOT IN ('not_sent') "
         "WHERE r.participant_id = ? ORDER BY r.planned_at, r.attempt, m.id", [participant_id]))
 

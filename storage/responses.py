@@ -96,17 +96,30 @@ def insert_first(db: sqlite_utils.Database, *, participant_id: int, timepoint: s
 
 
 def encode_first(*, participant_id: int, timepoint: str, instrument: str, instrument_version: str, answers: dict,
-                 scores: dict, input_mode: str, source: str, submitted_at: datetime, recorded_by: str) -> tuple:
+                 scores: dict, input_mode: str, source: str, submitted_at: datetime, recorded_by: str,
+                 submission_key: str | None = None, answered_at: datetime | None = None) -> tuple:
     """Version 1 of an answer as the row ``insert_encoded_first`` stores, its JSON and time encoded:
-    made before a write lock is taken, so the lock is held for the INSERT alone."""
+    made before a write lock is taken, so the lock is held for the INSERT alone.
+
+    ``submission_key`` is the random key the patient's phone named the submission with;
+    ``answered_at`` the time it was answered, when that is not the time it arrived."""
     return (participant_id, timepoint, instrument, instrument_version, json.dumps(answers, sort_keys=True),
-            json.dumps(scores, sort_keys=True), input_mode, source, utc_iso(submitted_at), recorded_by)
+            json.dumps(scores, sort_keys=True), input_mode, source, utc_iso(submitted_at), recorded_by,
+            submission_key, None if answered_at is None else utc_iso(answered_at))
 
 
 def insert_encoded_first(db: sqlite_utils.Database, row: tuple) -> int | None:
-    """``insert_first`` of a row from ``encode_first``: its id, or None when version 1 is already there."""
+    """``insert_first`` of a row from ``encode_first``: its id, or None when version 1 is already
+    there, or when its submission key already names another answer (see ``submission_key_names``)."""
     cursor = db.conn.execute(
         "INSERT OR IGNORE INTO responses (participant_id, timepoint, instrument, instrument_version, "
-        "version, answers, scores, input_mode, source, submitted_at, recorded_by) "
-        "VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)", row)
+        "version, answers, scores, input_mode, source, submitted_at, recorded_by, submission_key, answered_at) "
+        "VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)", row)
     return cursor.lastrowid if cursor.rowcount == 1 else None
+
+
+def submission_key_names(db: sqlite_utils.Database, key: str) -> tuple[int, str, str] | None:
+    """(participant_id, timepoint, instrument) of the answer a submission key was stored with, or None."""
+    row = db.conn.execute("SELECT participant_id, timepoint, instrument FROM responses WHERE submission_key = ?",
+                          [key]).fetchone()
+    return None if row is None else tuple(row)

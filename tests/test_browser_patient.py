@@ -380,7 +380,7 @@ def test_axe_finds_no_violations_on_any_patient_page(new_page, trial, clock):
     week1 = trial.link("P-002", "week1")
     month1 = trial.link("P-001", "month1")  # issued now, opens in about three weeks
 
-    page = new_page(bypass_csp=True)
+    page = new_page(bypass_csp=True, service_workers="block")   # page.route cannot see a worker's requests
     found: dict[str, list] = {}
 
     def audit(name: str, status: int | None = None, response=None) -> None:

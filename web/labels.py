@@ -37,6 +37,7 @@ WORDS = {
     "bad_number": _("Number cannot take SMS"), "window_closed": _("Window closed"), "quiet_hours": _("Quiet hours"),
     "superseded": _("A later reminder went instead"), "gateway_unavailable": _("SMS service unavailable"),
     "not_sent": _("Not sent"), "in_doubt": _("Being checked"), "sending_unconfirmed": _("Sending"),
+    "answered": _("Question answered"), "answers_by_sms": _("Answers by SMS reply"),
 }
 # Codes that words() would otherwise show capitalised ("voicemail" -> "Voicemail"), listed so that
 # a site can translate them; the English is the same. Roles, the board's filters, contact kinds and

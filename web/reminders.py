@@ -14,6 +14,7 @@ from services import health
 from services import messaging
 from sms import gateway as sms
 from web.database import get_db
+from web.sms_questions import compose_question
 
 
 def compose_body(participant: dict, url: str) -> str:
@@ -39,7 +40,7 @@ def gateway(app: Flask) -> sms.Gateway:
 def dispatcher(app: Flask) -> Dispatcher:
     base = app.config["BASE_URL"].rstrip("/")
     return Dispatcher(
-        gateway=gateway(app), protocol=app.extensions["protocol"], compose=compose_body,
+        gateway=gateway(app), protocol=app.extensions["protocol"], compose=compose_body, ask=compose_question,
         link_url=lambda token: patient_url(base, token), messaging=messaging,
         status_callback=f"{base}/twilio/status" if gateway(app).name == "twilio" else None,
         lease=timedelta(seconds=app.config["REMINDER_LEASE_SECONDS"]),

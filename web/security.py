@@ -49,12 +49,16 @@ def init_app(app: Flask) -> None:
         "base-uri 'none'",
         "frame-ancestors 'none'",
     ])
+    # A patient's page may also send a form kept on the phone back to this site (fetch), and
+    # register the service worker that keeps the link's pages (served from this site): nothing
+    # else is allowed that the staff pages are not.
+    patient_policy = policy + "; connect-src 'self'; worker-src 'self'"
     logging.getLogger("werkzeug").addFilter(RedactTokens())
     app.context_processor(lambda: {"inline_assets": assets})
 
     @app.after_request
     def headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", policy)
+        response.headers.setdefault("Content-Security-Policy", patient_policy if request.blueprint == "patient" else policy)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Frame-Options"] = "DENY"

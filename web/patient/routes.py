@@ -2,16 +2,19 @@
 
 GET  /f/<token>               -> the first unanswered form (303), or thank-you when all are in
 GET  /f/<token>/<instrument>  -> that form, or a read-only review once it was received
-POST /f/<token>/<instrument>  -> validate and store at once, then POST-redirect-GET
+POST /f/<token>/<instrument>  -> validate and store at once, then POST-redirect-GET; sent by the
+                                 page's script (Accept: application/json), a JSON reply instead
+GET  /f/sw.js                 -> the service worker that keeps a link's pages on the phone
 """
 from __future__ import annotations
 
 from urllib.parse import unquote_to_bytes
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from questionnaires import MEDICATION, AnswerError
 from scheduler.links import PATH_PREFIX
@@ -22,12 +25,18 @@ from web.context import now, protocol
 from web.database import get_db
 from web.errors import message_page
 from web.i18n import select_locale, text_direction
+from web.patient import offline
 from web.patient.forms import HIDDEN_PROBLEM, make_form
+from web.security import STATIC
 
 bp = Blueprint("patient", __name__, url_prefix=PATH_PREFIX)
 
 # Patient forms are a few hundred bytes; 16 KB is generous and stops a large body early.
 PATIENT_MAX_BODY = 16 * 1024
+# The service worker (static/sw.js) is served under /f/ so that a link's scope, /f/<token>, is
+# inside the folder it comes from. It may fetch this site's pages, and nothing else.
+WORKER = (STATIC / "sw.js").read_text(encoding="utf-8")
+WORKER_POLICY = "default-src 'none'; connect-src 'self'"
 
 
 @bp.before_request
@@ -35,30 +44,66 @@ def limit_body() -> None:
     request.max_content_length = PATIENT_MAX_BODY
 
 
-def _open(token: str):
-    """(link, None) for a usable link, or (None, a kind page) when it cannot be used."""
-    link = links.resolve(get_db(), token, now())
+def _resolve(token: str, answered_at=None) -> links.Link:
+    link = links.resolve(get_db(), token, now(), answered_at=answered_at, grace=protocol().offline_grace)
     if link.language is not None:
         g.locale = link.language
+    return link
+
+
+def _refusal(link: links.Link) -> tuple[int, str, str] | None:
+    """(status, title, message) of the kind page for a link that cannot be used; None if it can."""
     if link.state == links.VALID:
-        return link, None
+        return None
     if link.state == links.UNKNOWN:
-        return None, message_page(404, _("Link not recognised"), _(
+        return 404, _("Link not recognised"), _(
             "We could not find a questionnaire for this link. Please check that the whole link "
-            "was copied. If it still does not work, please contact your care team."))
+            "was copied. If it still does not work, please contact your care team.")
     if link.state == links.NOT_YET_OPEN:
         # The participant's own calendar day: in Cairo a window opening at local midnight
         # opens at 22:00 UTC the day before.
         opens = parse_utc(link.window["opens_at"]).astimezone(ZoneInfo(link.participant["timezone"]))
-        return None, message_page(410, _("Not open yet"), _(
+        return 410, _("Not open yet"), _(
             "This questionnaire is not open yet. Please use the same link again from %(date)s.",
-            date=format_date(opens.date(), format="long")))
+            date=format_date(opens.date(), format="long"))
     if link.state == links.CLOSED:
-        return None, message_page(410, _("This questionnaire has closed"), _(
+        return 410, _("This questionnaire has closed"), _(
             "The time for answering this questionnaire has passed, so nothing more can be "
-            "recorded with this link. Thank you. Your care team will contact you if needed."))
-    return None, message_page(410, _("This link is no longer active"), _(
-        "Nothing more can be recorded with this link. Thank you."))
+            "recorded with this link. Thank you. Your care team will contact you if needed.")
+    if link.state == links.LATE:
+        return 410, _("Your answers arrived too late"), ngettext(
+            "Your answers were kept on your phone while it had no connection, and reached us more "
+            "than %(num)s hour after this questionnaire closed, so they could not be recorded. "
+            "Thank you. Your care team will contact you if needed.",
+            "Your answers were kept on your phone while it had no connection, and reached us more "
+            "than %(num)s hours after this questionnaire closed, so they could not be recorded. "
+            "Thank you. Your care team will contact you if needed.", protocol().offline_grace_hours)
+    return 410, _("This link is no longer active"), _(
+        "Nothing more can be recorded with this link. Thank you.")
+
+
+def _open(token: str):
+    """(link, None) for a usable link, or (None, a kind page) when it cannot be used."""
+    link = _resolve(token)
+    refusal = _refusal(link)
+    return (link, None) if refusal is None else (None, message_page(*refusal))
+
+
+def _wants_json() -> bool:
+    """Sent by the page's script (where the service worker keeps the link), which wants JSON back."""
+    return request.method == "POST" and request.accept_mimetypes.best_match(
+        ["text/html", "application/json"]) == "application/json"
+
+
+def _refused(status: int, title: str, message: str):
+    if _wants_json():
+        return jsonify(status="refused", title=title, message=message), status
+    return message_page(status, title, message)
+
+
+@bp.get("/sw.js")
+def worker():
+    return Response(WORKER, mimetype="application/javascript", headers={"Content-Security-Policy": WORKER_POLICY})
 
 
 @bp.post("/<token>/language")
@@ -89,60 +134,105 @@ def start(token: str):
 
 @bp.route("/<token>/<instrument>", methods=["GET", "POST"])
 def form(token: str, instrument: str):
-    link, page = _open(token)
-    if page:
-        return page
+    readable = request.method != "POST" or _body_is_utf8()   # before the form is parsed: it keeps the body
+    sent = offline.read(request.form, token, instrument, now()) if request.method == "POST" and readable \
+        else offline.Sent()
+    link = _resolve(token, sent.answered_at)
+    refusal = _refusal(link)
+    if refusal:
+        return _refused(*refusal)
     timepoint = link.window["timepoint"]
     steps = answer_service.instruments_due(protocol(), timepoint)
     if instrument not in steps:
-        return message_page(404, _("Page not found"), _("This form is not part of this questionnaire."))
+        return _refused(404, _("Page not found"), _("This form is not part of this questionnaire."))
     db = get_db()
     done = answer_service.instruments_received(db, link.participant["id"], timepoint)
+    index = steps.index(instrument)
     context = {
         "token": token,
         "instrument": protocol().instruments[instrument],
-        "step": steps.index(instrument) + 1,
+        "step": index + 1,
         "steps": len(steps),
-        "previous": steps[steps.index(instrument) - 1] if steps.index(instrument) else None,
+        "previous": steps[index - 1] if index else None,
         "following": answer_service.next_instrument(protocol(), timepoint, done),
         "vas_direction": protocol().vas_direction(select_locale(), text_direction(select_locale())),
     }
     if instrument in done:
         if request.method == "POST":
-            return redirect(url_for(".form", token=token, instrument=instrument, received=1), 303)
+            return _sent(answer_service.ALREADY_RECEIVED, token, instrument, None)
         response = answer_service.received(db, link.participant["id"], timepoint)[instrument]
         return render_template("patient/review.html", response=response, dict=dict,
                                drug_names={drug.id: drug.name for drug in MEDICATION.drugs},
                                already=request.args.get("received") == "1", **context)
 
-    if request.method == "POST" and not _body_is_utf8():
-        return message_page(400, _("Your answers could not be read"), _(
-            "Your phone sent the answers in a form we could not read. Please go back, "
-            "reload the page and answer again."))
+    # What a form page needs to be answered offline: its stamp, the next step, the link's forms.
+    context.update(
+        stamp=offline.stamp(token, instrument, now()),
+        next_step=url_for(".form", token=token, instrument=steps[index + 1]) if index + 1 < len(steps) else None,
+        keep=[url_for(".form", token=token, instrument=step) for step in steps])
+    if not readable:
+        return _answer_again(400, "unreadable", instrument, context, None)
     patient_form = make_form(context["instrument"])
     if request.method == "GET":
         patient_form.version.data = context["instrument"].version
         return render_template(f"patient/{instrument}.html", form=patient_form, problems={}, **context)
 
     clean, problems = patient_form.check()
+    if not problems and sent.problem:
+        problems = {HIDDEN_PROBLEM: "tampered"}
     if problems:
-        return render_template(f"patient/{instrument}.html", form=patient_form, problems=problems,
-                               hidden_problem=problems.get(HIDDEN_PROBLEM), **context), 400
+        return _answer_again(400, problems.get(HIDDEN_PROBLEM), instrument, context, patient_form, problems)
     try:
         outcome = answer_service.submit(
             db, protocol(), participant=link.participant, timepoint_id=timepoint,
-            instrument_id=instrument, answers=clean, input_mode=patient_form.input_mode(), now=now())
+            instrument_id=instrument, answers=clean, input_mode=patient_form.input_mode(), now=now(),
+            submission_key=sent.key, answered_at=sent.answered_at)
     except AnswerError:  # checked above; the instrument is the last word all the same
-        return render_template(f"patient/{instrument}.html", form=patient_form, problems={},
-                               hidden_problem="tampered", **context), 400
-    if outcome == answer_service.ALREADY_RECEIVED:
-        return redirect(url_for(".form", token=token, instrument=instrument, received=1), 303)
+        return _answer_again(400, "tampered", instrument, context, patient_form)
+    if outcome == answer_service.KEY_TAKEN:
+        return _answer_again(400, "tampered", instrument, context, patient_form)
     # The next step from what was in before and this answer, without reading them again: a form
     # answered meanwhile on another device shows as received when it is opened.
     following = answer_service.next_instrument(protocol(), timepoint, done | {instrument})
-    if following is None:
-        return redirect(url_for(".start", token=token), 303)
-    return redirect(url_for(".form", token=token, instrument=following), 303)
+    return _sent(outcome, token, instrument, following)
+
+
+def _sent(outcome: str, token: str, instrument: str, following: str | None):
+    """Where the patient goes once the answer is in: the next form, or thank-you; a form already
+    answered shows its review, saying so. Sent by the page's script, the same as JSON."""
+    if outcome == answer_service.ALREADY_RECEIVED:
+        where = url_for(".form", token=token, instrument=instrument, received=1)
+    elif following is None:
+        where = url_for(".start", token=token)
+    else:
+        where = url_for(".form", token=token, instrument=following)
+    if _wants_json():
+        return jsonify(status=outcome, next=where)
+    return redirect(where, 303)
+
+
+def _answer_again(status: int, hidden_problem: str | None, instrument: str, context: dict, patient_form,
+                  problems: dict | None = None):
+    """The form again, saying what to do. Sent by the page's script, why, in JSON: the script
+    then sends the form itself if the patient is on it (so they see this page), or tells them."""
+    if hidden_problem == "unreadable":
+        title, message = _("Your answers could not be read"), _(
+            "Your phone sent the answers in a form we could not read. Please go back, "
+            "reload the page and answer again.")
+    elif hidden_problem == "stale":
+        title, message = _("Your answers were not recorded"), _(
+            "This form has been updated since the page was opened. Please answer it again below.")
+    else:
+        title, message = _("Your answers were not recorded"), _(
+            "Something on this page was changed, so we could not save it. Please answer again below.")
+    if _wants_json():
+        if not hidden_problem:
+            return jsonify(status="invalid"), status
+        return jsonify(status="refused", title=title, message=message), status
+    if hidden_problem == "unreadable":
+        return message_page(status, title, message)
+    return render_template(f"patient/{instrument}.html", form=patient_form, problems=problems or {},
+                           hidden_problem=hidden_problem, **context), status
 
 
 def _body_is_utf8() -> bool:

@@ -93,6 +93,11 @@ class OptOutForm(ParticipantForm):
     confirm = BooleanField(_("Confirm"), validators=[DataRequired(_("Tick the box to confirm."))])
 
 
+class SmsAnswersForm(ParticipantForm):
+    answers_by_sms = HiddenField(validators=[DataRequired()])    # "on" or "off": what the button asks for
+    sms_reason = TextAreaField(_("Why"), validators=[DataRequired(), Length(max=500)])
+
+
 class WithdrawForm(ParticipantForm):
     reason = TextAreaField(_("Reason"), validators=[DataRequired(), Length(max=500)])
     confirm = BooleanField(_("Stop all reminders; keep the data collected so far"), validators=[DataRequired()])

@@ -1,5 +1,5 @@
 """A participant's page, and what a nurse does there: resend a link, show it as a QR code, fix
-contact details, stop or restart SMS, withdraw, log a call."""
+contact details, stop or restart SMS, switch answers by SMS reply on or off, withdraw, log a call."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -10,10 +10,12 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from scheduler import followup
-from services import board, links, messaging, participant_admin
+from scheduler.reminders import SMS_QUESTION_INSTRUMENT, SMS_QUESTION_TIMEPOINTS
+from services import board, links, messaging, participant_admin, sms_answers
 from services.enrollment import display_phone
 from services.participant_admin import AdminError
 from storage import contacts, messages, opt_outs, participants
+from storage import sms_answers as sms_answer_rows
 from storage.db import parse_utc
 from web import reminders
 from web.auth.access import FOLLOW_UP, requires
@@ -54,10 +56,20 @@ def _page(participant: dict, status: int = 200, errors: dict | None = None, **ex
         handled=HandledForm(), opt=forms.OptOutForm(opted_out="in" if participant["sms_opt_out"] else "out",
                                                    **form_kwargs),
         withdraw=forms.WithdrawForm(**form_kwargs), errors=errors or {},
+        sms_mode=forms.SmsAnswersForm(answers_by_sms="off" if participant["answers_by_sms"] else "on", **form_kwargs),
+        question_timepoints=_question_labels(), sms_answers=sms_answer_rows.answers_of(
+            db, participant["id"], SMS_QUESTION_INSTRUMENT), clarified=sms_answer_rows.clarified(db, participant["id"]),
         number_blocked=opt_outs.blocked(db, participant["phone"]), phone=display_phone(
             participant["phone"], current_app.config["DEFAULT_COUNTRY"]),
         local=lambda text: local_time(text, zone), day=lambda text, last=False: _day(text, zone, last=last),
         **extra), status
+
+
+def _question_labels() -> str:
+    """The timepoints asked by SMS question, by name: "1 day and 1 week"."""
+    labels = [tp.label for tp in (protocol().timepoint(tp) for tp in SMS_QUESTION_TIMEPOINTS) if tp]
+    return _("%(first)s and %(last)s", first=", ".join(labels[:-1]), last=labels[-1]) if len(labels) > 1 \
+        else "".join(labels)
 
 
 def _day(text: str | None, zone: ZoneInfo, *, last: bool = False) -> str:
@@ -96,13 +108,15 @@ def resend(study_id: str):
         return page
     timepoint = form.timepoint.data
     dispatcher = reminders.dispatcher(current_app._get_current_object())
+    question = sms_answers.asks_by_sms(get_db(), protocol(), participant, timepoint)
     try:
         outcome = participant_admin.resend_link(get_db(), dispatcher, participant, timepoint, actor=actor(), now=now())
     except AdminError as exc:
         return _page(participant, 400, exc.errors)
     label = protocol().timepoint(timepoint).label
     outcomes = {
-        "sent": _("SMS with a new link for %(timepoint)s sent.", timepoint=label),
+        "sent": _("SMS with the pain question for %(timepoint)s sent.", timepoint=label) if question
+        else _("SMS with a new link for %(timepoint)s sent.", timepoint=label),
         "deferred": _("It is quiet hours where the participant lives: the SMS will go at 09:00 their time."),
         "cancelled": _("No SMS sent: the participant opted out, has no usable number, or is withdrawn."),
         "opted_out": _("No SMS sent: Twilio reports the participant opted out (replied STOP)."),
@@ -170,6 +184,28 @@ def sms_preference(study_id: str):
                                      reason="recorded by staff")
         return _("SMS reminders stopped.") if opting_out else _("SMS reminders restarted.")
     return _act(study_id, forms.OptOutForm, change)
+
+
+@bp.post("/participants/<study_id>/sms-answers")
+@requires(FOLLOW_UP)
+def sms_answers_mode(study_id: str):
+    def change(participant, form):
+        if form.answers_by_sms.data not in ("on", "off"):
+            raise AdminError({"form": _("Choose SMS answers or links.")})
+        on = form.answers_by_sms.data == "on"
+        try:
+            changed = sms_answers.set_answers_by_sms(get_db(), study_id, on, reason=form.sms_reason.data,
+                                                     actor=actor(), now=now())
+        except AdminError as exc:   # this form's reason field is sms_reason (withdraw has a reason too)
+            raise AdminError({"sms_reason" if key == "reason" else key: message
+                              for key, message in exc.errors.items()}) from exc
+        if not changed:
+            return _("Nothing changed.")
+        if on:
+            return _("%(study_id)s gets the pain question at %(timepoints)s by SMS and answers by reply.",
+                     study_id=study_id, timepoints=_question_labels())
+        return _("%(study_id)s gets links again.", study_id=study_id)
+    return _act(study_id, forms.SmsAnswersForm, change)
 
 
 @bp.post("/participants/<study_id>/withdraw")

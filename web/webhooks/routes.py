@@ -1,4 +1,5 @@
-"""Twilio's callbacks: message status, and SMS replies (STOP, START, HELP, anything else).
+"""Twilio's callbacks: message status, and SMS replies (STOP, START, HELP, an answer to an SMS
+question, anything else).
 
 Every request must carry a valid X-Twilio-Signature for the URL Twilio called and the exact
 form it posted, checked with the account's auth token; anything else gets 403 and changes
@@ -11,9 +12,10 @@ from flask import Blueprint, Response, abort, current_app, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from services import messaging
+from services import messaging, sms_answers
 from sms import webhook
-from web.context import now
+from web import sms_questions
+from web.context import now, protocol
 from web.database import get_db
 
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
@@ -51,12 +53,16 @@ def inbound():
     body = request.form.get("Body")
     if not sender or body is None:
         abort(400)
-    reply = messaging.receive_reply(get_db(), sender=sender, body=body, sid=request.form.get("MessageSid") or None,
-                                    now=now())
-    if reply.keyword == messaging.HELP and not reply.replayed:
+    reply = sms_answers.receive_reply(get_db(), protocol(), sender=sender, body=body,
+                                      sid=request.form.get("MessageSid") or None, now=now())
+    if reply.replayed:
+        return _twiml()
+    if reply.keyword == messaging.HELP:
         with force_locale(reply.language):
             return _twiml(_("These messages are reminders of questionnaires from your care team. "
                             "To stop them, reply STOP. For anything else, please call your care team."))
+    if reply.answer is not None:   # an answer to an SMS question: thanks, or the one clarifying SMS
+        return _twiml(sms_questions.answer_to_reply(reply.answer, reply.language, reply.value))
     # STOP and START are confirmed by Twilio itself (Advanced Opt-Out); other replies are kept
     # for the nurses and need no answer.
     return _twiml()
