@@ -13,8 +13,10 @@ PATH_PREFIX = "/f"
 # for a longer token later without accepting anything that cannot be one.
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
 _TOKEN_IN_TEXT = re.compile(PATH_PREFIX + r"/([A-Za-z0-9_-]{22,64})")
-# For hiding: whatever follows /f/, however long, so a mistyped link is hidden too.
-_ANYTHING_AFTER_PREFIX = re.compile(PATH_PREFIX + r"/[A-Za-z0-9_-]+")
+# Staff password links (web.auth.password) carry a token in their path too.
+PASSWORD_PATH_PREFIX = "/staff/password"
+# For hiding: whatever follows /f/ (or a password link's prefix), however long, so a mistyped link is hidden too.
+_ANYTHING_AFTER_PREFIX = re.compile(f"({PATH_PREFIX}|{PASSWORD_PATH_PREFIX})" + r"/[A-Za-z0-9_-]+")
 
 
 def patient_url(base_url: str, token: str) -> str:
@@ -34,4 +36,4 @@ def token_in(text: str | None) -> str | None:
 
 def redact(text: str) -> str:
     """The text with every link token replaced by <token>, for storing and logging what was sent."""
-    return _ANYTHING_AFTER_PREFIX.sub(PATH_PREFIX + "/<token>", text)
+    return _ANYTHING_AFTER_PREFIX.sub(r"\1/<token>", text)

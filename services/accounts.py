@@ -1,29 +1,33 @@
 """Staff accounts: create, and authenticate with a rate limit that reveals nothing.
 
-Passwords are hashed with Argon2id (argon2-cffi's RFC 9106 low-memory profile). A login for an
-email that has no account still verifies against a dummy hash, so the answer takes as long
-either way, and every failure gets the same words.
+Passwords are hashed with Argon2id (argon2-cffi's RFC 9106 low-memory profile) and must pass
+services.password_policy. A login for an email that has no account still verifies against a
+dummy hash, so the answer takes as long either way, and every failure gets the same words. (What
+an admin does to accounts is services.account_admin's; password links, services.password_links.)
 """
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from services import password_policy
 from storage import users, write
 from storage.audit import record
 
 ROLES = ("nurse", "investigator", "admin")
-MIN_PASSWORD_LENGTH = 12
+MIN_PASSWORD_LENGTH = password_policy.MIN_LENGTH
 # OWASP's guidance for online guessing: a handful of tries per account, then a pause. Counted per
 # email (whether or not it exists, so a lockout reveals nothing) and per address.
 MAX_FAILURES_PER_EMAIL = 5
 MAX_FAILURES_PER_ADDRESS = 20
 FAILURE_WINDOW = timedelta(minutes=15)
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_EMAIL_LENGTH = 254   # RFC 5321's longest path, as the sign-in form takes
 
 _hasher = PasswordHasher()
 _dummy_hashes: dict[int, str] = {}
@@ -41,20 +45,51 @@ LIMITED = "limited"
 
 
 class AccountError(ValueError):
-    pass
+    """A refused account change; ``field`` names the form field it is about ("form": none)."""
+
+    def __init__(self, message: str, field: str = "form"):
+        self.field = field
+        super().__init__(message)
+
+
+def clean_email(email: str | None) -> str:
+    """The email as stored (trimmed, lowercase); AccountError if it is not an email address."""
+    email = (email or "").strip().lower()
+    if len(email) > MAX_EMAIL_LENGTH or not EMAIL_PATTERN.match(email):
+        raise AccountError(f"{email[:MAX_EMAIL_LENGTH]!r} is not an email address", "email")
+    return email
+
+
+def check_role(role: str | None) -> str:
+    if role not in ROLES:
+        raise AccountError(f"{role!r} is not a role: the role must be one of {', '.join(ROLES)}", "role")
+    return role
+
+
+def check_password(password: str | None, *, email: str) -> str:
+    problem = password_policy.refusal(password or "", email=email)
+    if problem:
+        raise AccountError(problem, "password")
+    return password
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def unusable_password_hash() -> str:
+    """For an account whose user has not set a password yet: a real hash (so a sign-in attempt
+    takes as long, and fails the same way) of a secret nobody keeps."""
+    return _hasher.hash(secrets.token_urlsafe(32))
 
 
 def create_user(db, *, email: str, password: str, role: str, actor: str, now: datetime) -> int:
-    email = (email or "").strip().lower()
-    if not EMAIL_PATTERN.match(email):
-        raise AccountError(f"{email!r} is not an email address")
-    if role not in ROLES:
-        raise AccountError(f"role must be one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    email = clean_email(email)
+    check_role(role)
+    check_password(password, email=email)
     with write(db):
         if users.by_email(db, email):
-            raise AccountError(f"{email} already has an account")
+            raise AccountError(f"{email} already has an account", "email")
         user_id = users.insert(db, email=email, password_hash=_hasher.hash(password), role=role, now=now)
         record(db, at=now, actor=actor, action="create_user", entity="user", entity_id=email, after={"role": role})
     return user_id

@@ -369,3 +369,29 @@ def m012_submission_keys(db: sqlite_utils.Database) -> None:
         ALTER TABLE responses ADD COLUMN answered_at TEXT;
         CREATE UNIQUE INDEX responses_submission_key ON responses (submission_key) WHERE submission_key IS NOT NULL
         """)
+
+
+@MIGRATIONS()
+def m013_password_resets(db: sqlite_utils.Database) -> None:
+    # A one-time link to set a staff password (a new account's first one, or a reset): only the
+    # token's hash is kept, as for patient links. A link ends used or voided (a newer link for the
+    # same user, or the user deactivated), and an ended link never opens again, whatever writes.
+    _statements(db, """
+        CREATE TABLE password_resets (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            token_hash TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            used_at TEXT,
+            voided_at TEXT,
+            CHECK (used_at IS NULL OR voided_at IS NULL)
+        );
+        CREATE INDEX password_resets_open ON password_resets (user_id) WHERE used_at IS NULL AND voided_at IS NULL
+        """)
+    db.execute("CREATE TRIGGER password_resets_final BEFORE UPDATE ON password_resets "
+               "WHEN OLD.used_at IS NOT NULL OR OLD.voided_at IS NOT NULL "
+               "BEGIN SELECT RAISE(ABORT, 'a used or voided password link is final'); END")
+    db.execute("CREATE TRIGGER password_resets_no_delete BEFORE DELETE ON password_resets "
+               "BEGIN SELECT RAISE(ABORT, 'password links are kept'); END")

@@ -21,6 +21,28 @@ def insert(db: sqlite_utils.Database, *, email: str, password_hash: str, role: s
                                "created_at": utc_iso(now)}).last_pk
 
 
+def listing(db: sqlite_utils.Database) -> list[dict]:
+    """Every account (never its password hash), active first, then by email, with the time of its
+    last sign-in (None if never)."""
+    cursor = db.conn.execute(
+        "SELECT u.id, u.email, u.role, u.active, u.created_at, (SELECT MAX(a.at) FROM login_attempts a "
+        "WHERE a.email = u.email AND a.success = 1) AS last_login FROM users u ORDER BY u.active DESC, u.email")
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def active_admins(db: sqlite_utils.Database) -> int:
+    return db.conn.execute("SELECT COUNT(*) FROM users WHERE role = 'admin' AND active = 1").fetchone()[0]
+
+
+def set_active(db: sqlite_utils.Database, user_id: int, active: bool) -> None:
+    db.conn.execute("UPDATE users SET active = ? WHERE id = ?", (int(active), user_id))
+
+
+def set_role(db: sqlite_utils.Database, user_id: int, role: str) -> None:
+    db.conn.execute("UPDATE users SET role = ? WHERE id = ?", (role, user_id))
+
+
 def revoke_sessions(db: sqlite_utils.Database, user_id: int) -> None:
     """End every session of this user, on every device: their cookies' version is now old."""
     db.execute("UPDATE users SET session_version = session_version + 1 WHERE id = ?", [user_id])

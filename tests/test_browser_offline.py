@@ -28,6 +28,9 @@ pytestmark = [
 SAVED = "Your answers are saved on this phone"
 SENT = "Sent: we have received your answers"
 DEADLINE_MS = 10_000
+# Every wait of this module gets the deadline, not Playwright's 5 s: on a loaded 2-core machine the
+# worker's install and a reload while offline have taken longer than that.
+expect.set_options(timeout=DEADLINE_MS)
 
 
 def answers(trial) -> list[dict]:

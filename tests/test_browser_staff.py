@@ -68,7 +68,7 @@ REPLY = "I am in Alexandria until Thursday. Can I fill it in then?"
 CALLED = 45                    # simulated participants the nurse called about a missed timepoint
 MENUS = {"nurse": ["Board", "Inbox 1"],
          "investigator": ["Board", "Inbox 1", "Enroll", "Report", "Dataset"],
-         "admin": ["Board", "Inbox 1", "Enroll", "Report", "Dataset", "Audit"]}
+         "admin": ["Board", "Inbox 1", "Enroll", "Report", "Dataset", "Audit", "Accounts"]}
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 

@@ -14,11 +14,12 @@ from web.database import get_db
 from web.errors import message_page
 
 # Roles allowed on each kind of page. Nurses follow participants up; investigators also enroll
-# and read the comparison report; admins also read the audit log.
+# and read the comparison report; admins also read the audit log and manage staff accounts.
 FOLLOW_UP = ("nurse", "investigator", "admin")
 ENROLL = ("investigator", "admin")
 REPORTS = ("investigator", "admin")
 AUDIT = ("admin",)
+ACCOUNTS = ("admin",)
 
 
 def current_user() -> dict | None:
