@@ -15,7 +15,7 @@ from scheduler.dispatch import CLAIM_LEASE
 from services.enrollment import check_country, check_timezone
 
 TWILIO_VARIABLES = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER",
-                    "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_API_BASE")
+                    "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_API_BASE", "TWILIO_WHATSAPP_FROM")
 
 
 def _utc_now() -> datetime:

@@ -2,24 +2,25 @@
 side (Table 2), operative time and dose (Table 4), complications and contrast extravasation
 (Table 5), protocol deviations, and the CONSORT flow's screening and treatment boxes.
 
-Read set-based: one query for the newest version of every clinician form item and two for the
-screening log, whatever the number of participants. Every comparison is by allocated arm
+Read set-based (reports.clinical_columns: the fields below of each newest record, as columns in
+the participants' order); each derived value keeps its one definition (questionnaires.crf),
+applied once per distinct input (reports.distinct). Every comparison is by allocated arm
 (intention to treat): a participant who received the other arm's guidance (crossed over) stays in
 the arm they were allocated to. ``summarise`` returns values and counts; ``trial_report.analyse``
 turns them into entries with the same statistics as the patients' answers.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any, NamedTuple
+
+import numpy as np
 
 from questionnaires.clinical import ClinicalSettings
 from questionnaires.crf import (
-    BASELINE_FORM,
     COMPLICATIONS,
-    EVENT_FORM,
     LATERALITY,
-    PROCEDURE_FORM,
     ROOTS,
     SEXES,
     SIDES,
@@ -28,9 +29,10 @@ from questionnaires.crf import (
     roots_group,
 )
 from questionnaires.protocol import Protocol
+from reports import clinical_columns, distinct
 from reports import statistics as st
+from reports.clinical_columns import ClinicalData, Form
 from reports.derived import procedure_for
-from storage import crf
 
 
 class Stage(NamedTuple):
@@ -86,101 +88,112 @@ ITT = ("intention to treat: every participant is analysed in the arm they were a
        "whatever guidance they received")
 
 
-@dataclass
-class ClinicalData:
-    """The newest version of every clinician form, by participant id, and the screening log's counts."""
-
-    baseline: dict[int, dict] = field(default_factory=dict)
-    procedure: dict[int, dict] = field(default_factory=dict)
-    events: dict[int, list[dict]] = field(default_factory=dict)
-    screening: dict = field(default_factory=lambda: {"outcomes": {}, "reasons": {}})
+# The fields of each form the report reads.
+BASELINE_FIELDS = ("age", "sex", *(f"root_{r}" for r in ROOTS))
+PROCEDURE_FIELDS = ("guidance", "punctures", "methylprednisolone_mg", "operative_min", "si_side",
+                    "contrast_extravasation", *(d[1] for d in DOSES))
+EVENT_FIELDS = ("event", "grade")
 
 
-def gather(db) -> ClinicalData:
-    data = ClinicalData(screening=crf.screening_counts(db))
-    for row in crf.newest(db):
-        if row["form"] == BASELINE_FORM:
-            data.baseline[row["participant_id"]] = row["data"]
-        elif row["form"] == PROCEDURE_FORM:
-            data.procedure[row["participant_id"]] = row["data"]
-        elif row["form"] == EVENT_FORM:
-            data.events.setdefault(row["participant_id"], []).append(row["data"])
-    return data
+def gather(db, rows_of, size: int) -> ClinicalData:
+    """The fields above of every newest clinician record, as columns (reports.clinical_columns).
+    ``rows_of`` maps participant ids to their rows among ``size`` participants (observations.row_index)."""
+    return clinical_columns.read(db, rows_of, size, baseline=BASELINE_FIELDS, procedure=PROCEDURE_FIELDS,
+                                 events=EVENT_FIELDS)
 
 
 @dataclass
 class Summary:
     """What trial_report.analyse needs: values and counts by allocated arm, and the rest as JSON."""
 
-    continuous: list[tuple[Variable, dict[str, list[float]]]]
+    continuous: list[tuple[Variable, dict[str, np.ndarray]]]
     categorical: list[tuple[Variable, dict[str, dict[str, int]]]]
     extra: dict[str, Any]                    # dose_by_modality, effective_dose, deviations
     treatment: dict[str, dict[str, int]]     # CONSORT: procedure recorded, received, crossed over, none
     notes: list[str]
 
 
-def _effective_dose(record: dict, derived: dict, settings: ClinicalSettings) -> float | None:
-    """mSv, or None where the protocol gives no coefficient for the modality used (0 means unset)."""
-    coefficient = {"fluoroscopy": settings.effective_dose.fluoroscopy_msv_per_mgycm2,
-                   "ct": settings.effective_dose.ct_msv_per_mgycm}.get(record["guidance"])
-    return derived["effective_dose_msv"] if coefficient else None
+def _effective_dose(procedure: Form, settings: ClinicalSettings) -> np.ndarray:
+    """mSv per participant, NaN where there is none: questionnaires.crf.procedure_derived's product of
+    the modality's own dose quantity and the protocol's coefficient, taken only where the protocol
+    gives a coefficient for the modality used (0 means unset). A test holds the two equal."""
+    dose = np.full(len(procedure.recorded), np.nan)
+    guidance = procedure.fields["guidance"]
+    coefficients = settings.effective_dose
+    for modality, quantity, coefficient in (("fluoroscopy", "dap_mgycm2", coefficients.fluoroscopy_msv_per_mgycm2),
+                                            ("ct", "dlp_mgycm", coefficients.ct_msv_per_mgycm)):
+        if coefficient:
+            values = procedure.numbers(quantity)
+            at = (guidance == modality) & ~np.isnan(values)
+            dose[at] = values[at] * coefficient
+    return dose
 
 
-def _values(person: dict, data: ClinicalData, protocol: Protocol) -> dict[str, Any]:
-    """One participant's clinician values under the report's variable names (absent: not recorded)."""
-    found: dict[str, Any] = {}
-    baseline = data.baseline.get(person["id"])
-    if baseline is not None:
-        found.update({key: baseline.get(key) for key in ("age", "sex", *(f"root_{r}" for r in ROOTS))})
-    procedure = data.procedure.get(person["id"])
-    events = data.events.get(person["id"], [])
-    if procedure is not None:
-        derived = procedure_for(protocol, person, procedure)
-        found.update({key: procedure.get(key) for key in ("si_side", "contrast_extravasation", "operative_min",
-                                                           "guidance", *(d[1] for d in DOSES))})
-        found.update(roots_injected=roots_group(procedure["punctures"]), deviations=derived["deviations"],
-                     effective_dose_msv=_effective_dose(procedure, derived, protocol.clinical))
-    if procedure is not None or events:
-        # Every recorded event counts, so none is hidden by a procedure record not yet entered.
-        found["complication"] = complication(events)
-    return found
+def _deviations(procedure: Form, arms: np.ndarray, strata: np.ndarray, protocol: Protocol) -> dict[str, np.ndarray]:
+    """For each of DEVIATIONS, who has it (participants without a procedure record have none), by
+    reports.derived.procedure_for against their own allocation, once per distinct set of inputs."""
+    def deviations(arm, stratum, guidance, punctures, methylprednisolone):
+        record = {"guidance": guidance, "punctures": punctures, "methylprednisolone_mg": methylprednisolone,
+                  "operative_min": None}
+        found = procedure_for(protocol, {"arm": arm, "stratum": stratum}, record)["deviations"]
+        return [key in found for key in DEVIATIONS]
+    fields = procedure.fields
+    results, inverse = distinct.apply_once(deviations, arms, strata, fields["guidance"], fields["punctures"],
+                                           fields["methylprednisolone_mg"])
+    flags = np.array(results.tolist(), dtype=bool).reshape(len(results), len(DEVIATIONS))[inverse]
+    return {key: flags[:, index] & procedure.recorded for index, key in enumerate(DEVIATIONS)}
 
 
-def summarise(data: ClinicalData, people: list[dict], protocol: Protocol) -> Summary:
+def _counts(values: np.ndarray, levels) -> dict[str, int]:
+    found = Counter(values.tolist())
+    return {level: found.get(level, 0) for level in levels}
+
+
+def summarise(data: ClinicalData, arms_of: np.ndarray, strata: np.ndarray, protocol: Protocol) -> Summary:
+    """``arms_of`` and ``strata``: each participant's arm and stratum, in the order of ``data``'s columns."""
     arms = [arm.code for arm in protocol.arms[:2]]
-    by_arm: dict[str, list[dict]] = {arm: [] for arm in arms}    # each participant's values, by allocated arm
-    for person in people:
-        if person["arm"] in by_arm:
-            by_arm[person["arm"]].append(_values(person, data, protocol))
-    continuous = [(v, {arm: [float(x[v.id]) for x in by_arm[arm] if x.get(v.id) is not None] for arm in arms})
-                  for v in CONTINUOUS]
-    categorical = []
-    for v in CATEGORICAL:
-        counts = {arm: dict.fromkeys(v.levels, 0) for arm in arms}
-        for arm in arms:
-            for found in by_arm[arm]:
-                if found.get(v.id) in counts[arm]:
-                    counts[arm][found[v.id]] += 1
-        categorical.append((v, counts))
-    treated = {arm: [x for x in by_arm[arm] if "guidance" in x] for arm in arms}
-    doses = [{"guidance": guidance, "quantity": key, "label": label, "unit": unit,
-              **{arm: st.describe([float(x[key]) for x in treated[arm]
-                                   if x["guidance"] == guidance and x.get(key) is not None]) for arm in arms}}
-             for guidance, key, label, unit in DOSES]
+    mine = {arm: arms_of == arm for arm in arms}                # by allocated arm
+    baseline, procedure = data.baseline, data.procedure
+    treated = {arm: mine[arm] & procedure.recorded for arm in arms}
+    numbers = {"age": baseline.numbers("age"), "operative_min": procedure.numbers("operative_min"),
+               "effective_dose_msv": _effective_dose(procedure, protocol.clinical)}
+    continuous = [(v, {arm: numbers[v.id][mine[arm] & ~np.isnan(numbers[v.id])] for arm in arms}) for v in CONTINUOUS]
+
+    values = {name: baseline.fields[name] for name in BASELINE_FIELDS}
+    values.update({name: procedure.fields[name] for name in ("si_side", "contrast_extravasation")})
+    values["roots_injected"] = np.where(procedure.recorded, distinct.apply(roots_group, procedure.fields["punctures"]),
+                                        None)
+    complication_of = np.where(procedure.recorded, "none", None).astype(object)
+    for row, events in data.events.items():    # the few with an event: every recorded event counts
+        complication_of[row] = complication(events)
+    values["complication"] = complication_of
+    categorical = [(v, {arm: _counts(values[v.id][mine[arm]], v.levels) for arm in arms}) for v in CATEGORICAL]
+
+    guidance_of = procedure.fields["guidance"]
+    doses = []
+    for guidance, key, label, unit in DOSES:
+        dose = procedure.numbers(key)
+        given = (guidance_of == guidance) & ~np.isnan(dose)
+        doses.append({"guidance": guidance, "quantity": key, "label": label, "unit": unit,
+                      **{arm: st.describe(dose[treated[arm] & given]) for arm in arms}})
     guidance = {arm.code: arm.guidance for arm in protocol.arms}
+    # An arm without a guidance of its own cannot be crossed from: what it received is its own.
+    received = {arm: int(treated[arm].sum()) if guidance[arm] is None
+                else int((treated[arm] & (guidance_of == guidance[arm])).sum()) for arm in arms}
     treatment = {
-        "procedure_recorded": {arm: len(treated[arm]) for arm in arms},
-        # An arm without a guidance of its own cannot be crossed from: what it received is its own.
-        "received_allocated": {arm: sum(guidance[arm] in (None, x["guidance"]) for x in treated[arm]) for arm in arms},
-        "crossed_over": {arm: sum(guidance[arm] not in (None, x["guidance"]) for x in treated[arm]) for arm in arms},
-        "no_procedure_record": {arm: len(by_arm[arm]) - len(treated[arm]) for arm in arms},
+        "procedure_recorded": {arm: int(treated[arm].sum()) for arm in arms},
+        "received_allocated": received,
+        "crossed_over": {arm: int(treated[arm].sum()) - received[arm] for arm in arms},
+        "no_procedure_record": {arm: int((mine[arm] & ~procedure.recorded).sum()) for arm in arms},
     }
     settings = protocol.clinical
     deviations: dict[str, Any] = {"procedure_records": treatment["procedure_recorded"]}
+    found = _deviations(procedure, arms_of, strata, protocol)
     for key, label in DEVIATIONS.items():
         if key == "methylprednisolone":
             label = f"{label} ({settings.methylprednisolone_max_mg:g} mg)"
-        deviations[key] = {"label": label, **{arm: sum(key in x["deviations"] for x in treated[arm]) for arm in arms}}
+        has = found[key]
+        deviations[key] = {"label": label, **{arm: int((treated[arm] & has).sum()) for arm in arms}}
     deviations["eligibility_override"] = {
         "label": "Enrolled although ineligible, on an investigator's override (screening log)",
         "n": data.screening["outcomes"].get("enrolled_by_override", 0)}
@@ -188,21 +201,21 @@ def summarise(data: ClinicalData, people: list[dict], protocol: Protocol) -> Sum
     extra = {"dose_by_modality": doses, "deviations": deviations,
              "effective_dose": {"fluoroscopy_msv_per_mgycm2": dose.fluoroscopy_msv_per_mgycm2,
                                 "ct_msv_per_mgycm": dose.ct_msv_per_mgycm, "source": dose.source}}
-    return Summary(continuous, categorical, extra, treatment, _notes(data, by_arm, protocol, treatment))
+    return Summary(continuous, categorical, extra, treatment, _notes(data, mine, protocol, treatment))
 
 
-def _notes(data: ClinicalData, by_arm: dict[str, list[dict]], protocol: Protocol, treatment: dict) -> list[str]:
-    if not any(by_arm.values()):
+def _notes(data: ClinicalData, mine: dict[str, np.ndarray], protocol: Protocol, treatment: dict) -> list[str]:
+    if not any(in_arm.any() for in_arm in mine.values()):
         return []
-    if not (data.baseline or data.procedure or data.events):
+    if not data.records:
         return ["No clinician forms are recorded yet: Tables 1, 2 and 4, complications and contrast "
                 "extravasation have no data."]
     notes = []
     labels = {arm.code: arm.label for arm in protocol.arms}
-    for arm, found in by_arm.items():
-        if not found:       # said already: the arm has no participants
+    for arm, in_arm in mine.items():
+        if not in_arm.any():       # said already: the arm has no participants
             continue
-        if not any("age" in x for x in found):
+        if not (in_arm & data.baseline.recorded).any():
             notes.append(f"Arm {arm} ({labels[arm]}) has no baseline characteristics recorded: "
                          "Table 1 is not compared.")
         if not treatment["procedure_recorded"][arm]:

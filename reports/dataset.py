@@ -28,7 +28,7 @@ FIXED_COLUMNS = ("study_id", "arm", "timepoint", "vas", *ODI_FIELDS, "odi_score"
 MED_COLUMNS = ("med_took_any", *(f"med_{n}_{part}" for n in range(1, MAX_ROWS + 1)
                                  for part in ("drug", "strength_mg", "doses_per_day")))
 EXTRA_COLUMNS = ("vas_mode", "odi_answered", "odi_band", "nsaid_reduction_pct", "paracetamol_mg_day",
-                 *MED_COLUMNS, "completed_at", "submitted_at", "source",
+                 *MED_COLUMNS, "completed_at", "submitted_at", "source", "reminder_channel",
                  "vas_version", "odi_version", "satisfaction_version", "medication_version",
                  "punctures", "stratum", "allocation", "participant_status")
 IDENTIFIABLE_COLUMNS = ("phone", "timezone", "language", "procedure_date", "enrolled_at", "withdrawn_at",
@@ -96,6 +96,11 @@ def codebook(protocol: Protocol, identifiable: bool = False) -> list[Variable]:
         Variable("completed_at", "When every form of the timepoint was in (UTC)", "datetime"),
         Variable("submitted_at", "When the last form of the timepoint was sent (UTC)", "datetime"),
         Variable("source", "How the answers were collected", "string", allowed="web, sms, paper"),
+        Variable("reminder_channel", "Channel of the reminder that led to the completed forms", "string",
+                 allowed="sms, whatsapp", value_labels=(("sms", "SMS"), ("whatsapp", "WhatsApp")),
+                 derivation="the channel of the newest reminder the provider accepted before the timepoint was "
+                            "completed; blank when it was not completed, or no reminder went (e.g. baseline, "
+                            "paper)"),
         Variable("vas_version", "VAS version", "string", instrument="vas"),
         Variable("odi_version", "ODI version", "string", instrument="odi"),
         Variable("satisfaction_version", "Satisfaction items version", "string", instrument="satisfaction"),
@@ -142,7 +147,8 @@ def long_rows(db, protocol: Protocol, identifiable: bool = False) -> Iterator[di
     """One row per participant per protocol timepoint, as text (blank = missing), streamed.
 
     Three queries in all, each ordered by study_id (participants, their newest answers, their
-    windows), merged a participant at a time: memory stays flat however big the trial.
+    windows with the channel of the reminder behind each completed one), merged a participant at a
+    time: memory stays flat however big the trial.
     """
     blank = dict.fromkeys(columns(identifiable), "")
     answer_groups = responses.newest_by_study_id(db)
@@ -226,6 +232,7 @@ def _row(base: dict[str, str], timepoint: str, answers: dict[str, dict], window:
         row["source"] = ",".join(sorted({a["source"] for a in answers.values()}))
     if window and window["completed_at"]:
         row["completed_at"] = window["completed_at"]
+        row["reminder_channel"] = window["reminder_channel"] or ""
     return row
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import io
 import re
 
+import numpy as np
+
 from reports import statistics as st
 
 WHISKER_IQR = 1.5
@@ -16,14 +18,15 @@ ARM_COLOURS = ("#0b5cad", "#c05600")  # blue and orange: distinguishable with an
 
 
 def _box(values: list[float]) -> dict | None:
+    values = np.asarray(values, dtype=float)
     summary = st.describe(values)
     if not summary["n"]:
         return None
     q1, q3 = summary["q1"], summary["q3"]
     low, high = q1 - WHISKER_IQR * (q3 - q1), q3 + WHISKER_IQR * (q3 - q1)
-    inside = [v for v in values if low <= v <= high]
-    return {"med": summary["median"], "q1": q1, "q3": q3, "whislo": min(inside), "whishi": max(inside),
-            "fliers": [v for v in values if v < low or v > high]}
+    inside = values[(low <= values) & (values <= high)]
+    return {"med": summary["median"], "q1": q1, "q3": q3, "whislo": float(inside.min()), "whishi": float(inside.max()),
+            "fliers": values[(values < low) | (values > high)].tolist()}
 
 
 def boxplot_svg(title: str, ylabel: str, series: list[tuple[str, list[list[float]]]], arm_labels: list[str]) -> str:

@@ -8,18 +8,20 @@ from reports.clinical_report, analysed here with the same statistics, by allocat
 """
 from __future__ import annotations
 
-import math
-from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
+
 from questionnaires.protocol import Protocol
 from questionnaires.satisfaction import LEVEL_LABELS
-from reports import clinical_report
+from reports import channel_completion, clinical_report, distinct
 from reports import statistics as st
 from reports.derived import nsaid_reduction
 from reports.observations import Observations, gather
-from storage.db import parse_utc, utc_iso
+from storage.channels import reminded_windows
+from storage.db import utc_iso
 
 
 @dataclass(frozen=True)
@@ -43,30 +45,25 @@ def _timepoints_with(protocol: Protocol, instrument: str) -> list:
     return [tp for tp in protocol.timepoints if instrument in tp.instruments]
 
 
-def _nsaid_reduction(obs: Observations, protocol: Protocol, timepoint: str, arm: str) -> list[float]:
-    """Per participant of an arm: (baseline - follow-up) / baseline x 100 of diclofenac-equivalent
-    mg/day, where there is one (reports.derived.nsaid_reduction says when)."""
-    mine = obs.arms == arm
-    base = obs.column("nsaid_mg_day", protocol.baseline.id)[mine].tolist()
-    now = obs.column("nsaid_mg_day", timepoint)[mine].tolist()
-    found = []
-    for b, n in zip(base, now):
-        value = nsaid_reduction(protocol, timepoint, None if math.isnan(b) else b, None if math.isnan(n) else n)
-        if value is not None:
-            found.append(value)
-    return found
+def _nsaid_reduction(obs: Observations, protocol: Protocol, timepoint: str) -> np.ndarray:
+    """Per participant: (baseline - follow-up) / baseline x 100 of diclofenac-equivalent mg/day,
+    NaN where there is none (reports.derived.nsaid_reduction says when, once per distinct pair)."""
+    found = distinct.apply(lambda base, now: nsaid_reduction(protocol, timepoint, base, now),
+                           obs.column("nsaid_mg_day", protocol.baseline.id), obs.column("nsaid_mg_day", timepoint))
+    return np.array(found.tolist(), dtype=float)        # None (no reduction) -> NaN
 
 
-def compare_arms(a: list[float], b: list[float], test: str | None = None) -> dict:
+def compare_arms(a: Sequence[float], b: Sequence[float], test: str | None = None) -> dict:
     """Everything the report prints for one variable at one timepoint: both arms described, both
     tests (so a reader sees what the other would say), the one chosen by normality (or ``test``,
     where the analysis plan names one) and its p, and the effect sizes that travel with it."""
     normal_a, normal_b = st.normality(a), st.normality(b)
+    tests = st.two_arms(a, b)
     entry = {
         "A": st.describe(a), "B": st.describe(b),
-        "mann_whitney": st.mann_whitney(a, b), "t_test": st.student_t(a, b),
+        "mann_whitney": tests["mann_whitney"], "t_test": tests["t_test"],
         "normality": {"A": normal_a, "B": normal_b}, "test": test or st.choose_test(normal_a, normal_b),
-        "hodges_lehmann": st.hodges_lehmann(a, b), "rank_biserial": st.rank_biserial(a, b),
+        "hodges_lehmann": tests["hodges_lehmann"], "rank_biserial": tests["rank_biserial"],
     }
     chosen = entry["t_test"] if entry["test"] == "t-test" else entry["mann_whitney"]
     entry["p"] = chosen.get("p")
@@ -75,30 +72,29 @@ def compare_arms(a: list[float], b: list[float], test: str | None = None) -> dic
 
 def analyse(obs: Observations, protocol: Protocol, now: datetime) -> dict:
     arm_a, arm_b = protocol.arms[0].code, protocol.arms[1].code
-    arms = {arm.code: {"label": arm.label, "n": sum(p["arm"] == arm.code for p in obs.participants)}
-            for arm in protocol.arms}
+    arms = {arm.code: {"label": arm.label, "n": int((obs.arms == arm.code).sum())} for arm in protocol.arms}
     report: dict = {"generated_at": utc_iso(now), "protocol": {"id": protocol.id, "title": protocol.title},
                     "arms": arms, "continuous": [], "repeated": [], "categorical": [], "notes": []}
-    if not obs.participants:
+    if not len(obs.ids):
         report["notes"].append("No participant is enrolled yet: there is nothing to compare.")
     for code, arm in arms.items():
-        if obs.participants and arm["n"] == 0:
+        if len(obs.ids) and arm["n"] == 0:
             report["notes"].append(f"Arm {code} ({arm['label']}) has no participants: between-arm tests are not computed.")
 
     for variable in CONTINUOUS:
         for tp in _timepoints_with(protocol, variable.instrument):
-            a = obs.values(variable.score, arm_a, tp.id)
-            b = obs.values(variable.score, arm_b, tp.id)
+            a = obs.array(variable.score, arm_a, tp.id)
+            b = obs.array(variable.score, arm_b, tp.id)
             report["continuous"].append({"variable": variable.id, "label": variable.label, "unit": variable.unit,
                                          "timepoint": tp.id, "timepoint_label": tp.label, **compare_arms(a, b)})
     for tp in _timepoints_with(protocol, "medication"):
         if tp.id == protocol.baseline.id:
             continue
-        a = _nsaid_reduction(obs, protocol, tp.id, arm_a)
-        b = _nsaid_reduction(obs, protocol, tp.id, arm_b)
+        reduction = _nsaid_reduction(obs, protocol, tp.id)
+        a, b = (reduction[(obs.arms == arm) & ~np.isnan(reduction)] for arm in (arm_a, arm_b))
         report["continuous"].append({"variable": "nsaid_reduction", "label": "Reduction of NSAIDs", "unit": "%",
                                      "timepoint": tp.id, "timepoint_label": tp.label, **compare_arms(a, b)})
-    clinical = clinical_report.summarise(obs.clinical, obs.participants, protocol)
+    clinical = clinical_report.summarise(obs.clinical, obs.arms, obs.strata, protocol)
     for variable, values in clinical.continuous:
         report["continuous"].append({"variable": variable.id, "label": variable.label, "unit": variable.unit,
                                      "timepoint": variable.stage.id, "timepoint_label": variable.stage.label,
@@ -120,14 +116,12 @@ def analyse(obs: Observations, protocol: Protocol, now: datetime) -> dict:
         for tp in _timepoints_with(protocol, "satisfaction"):
             counts = {arm: {str(level): 0 for level in LEVEL_LABELS} for arm in (arm_a, arm_b)}
             for arm in counts:
-                for value in obs.values(field_id, arm, tp.id):
-                    counts[arm][str(int(value))] += 1
+                for level, n in _tally(obs.array(field_id, arm, tp.id), lambda value: str(int(value))).items():
+                    counts[arm][level] += n
             report["categorical"].append(_categorical(field_id, label, tp, counts, {str(k): v for k, v in LEVEL_LABELS.items()}))
     for tp in _timepoints_with(protocol, "medication"):
-        counts: dict[str, dict[str, int]] = {arm_a: defaultdict(int), arm_b: defaultdict(int)}
-        for arm in counts:
-            for value in obs.values("mme_mg_day", arm, tp.id):
-                counts[arm][_mme_level(value)] += 1
+        counts: dict[str, dict[str, int]] = {arm: _tally(obs.array("mme_mg_day", arm, tp.id), _mme_level)
+                                             for arm in (arm_a, arm_b)}
         levels = sorted(set(counts[arm_a]) | set(counts[arm_b]), key=float)
         counts = {arm: {level: counts[arm].get(level, 0) for level in levels} for arm in counts}
         report["categorical"].append(_categorical("mme", "Morphine equivalent", tp, counts,
@@ -135,7 +129,7 @@ def analyse(obs: Observations, protocol: Protocol, now: datetime) -> dict:
     for variable, counts in clinical.categorical:
         report["categorical"].append(_categorical(variable.id, variable.label, variable.stage, counts, variable.levels))
 
-    table = consort(obs, protocol, now)
+    table = consort(obs, protocol)
     report["consort"] = {**table, **clinical_report.flow(obs.clinical, table, clinical.treatment, protocol)}
     report.update(clinical.extra)
     report["notes"] += clinical.notes
@@ -146,6 +140,16 @@ def _mme_level(value: float) -> str:
     return f"{value:g}"
 
 
+def _tally(values: np.ndarray, level: Callable[[float], str]) -> dict[str, int]:
+    """How many of ``values`` fall on each level, ``level`` called once per distinct value."""
+    distinct_values, inverse = distinct.factorize(values)
+    found: dict[str, int] = {}
+    for value, n in zip(distinct_values, np.bincount(inverse, minlength=len(distinct_values)).tolist()):
+        name = level(value)
+        found[name] = found.get(name, 0) + n
+    return found
+
+
 def _categorical(variable: str, label: str, tp, counts: dict, level_labels: dict) -> dict:
     arm_a, arm_b = list(counts)
     return {"variable": variable, "label": label, "timepoint": tp.id, "timepoint_label": tp.label,
@@ -154,32 +158,30 @@ def _categorical(variable: str, label: str, tp, counts: dict, level_labels: dict
             **st.chi_square(counts[arm_a], counts[arm_b])}
 
 
-def consort(obs: Observations, protocol: Protocol, now: datetime) -> dict:
-    """Enrolled per arm; per timepoint completed, missed, withdrawn, and still to come."""
+def consort(obs: Observations, protocol: Protocol) -> dict:
+    """Enrolled per arm; per timepoint completed, missed, withdrawn, and still to come. A window is
+    completed when every form is in; withdrawn when the withdrawal came before it closed; missed
+    once it has closed (by the time ``gather`` was given); else pending. Without a window (imported
+    from paper), completed when any answer is there, else no schedule."""
     table: dict = {"enrolled": {}, "timepoints": []}
     for arm in protocol.arms:
-        table["enrolled"][arm.code] = sum(p["arm"] == arm.code for p in obs.participants)
+        table["enrolled"][arm.code] = int((obs.arms == arm.code).sum())
+    counts = {(arm.code, tp.id): dict.fromkeys(("completed", "missed", "withdrawn", "pending", "no_schedule"), 0)
+              for tp in protocol.timepoints for arm in protocol.arms}
+    scheduled = dict.fromkeys(counts, 0)
+    for arm, timepoint, completed, withdrawn, closed, n in obs.windows:   # counted by SQL: a few rows
+        state = "completed" if completed else "withdrawn" if withdrawn else "missed" if closed else "pending"
+        counts[arm, timepoint][state] += n
+        scheduled[arm, timepoint] += n
+    for arm, timepoint, n in obs.answered_unscheduled:
+        if (arm, timepoint) in counts:
+            counts[arm, timepoint]["completed"] += n
+            scheduled[arm, timepoint] += n
     for tp in protocol.timepoints:
         row = {"timepoint": tp.id, "label": tp.label}
-        answered = obs.answered[:, obs.timepoints.index(tp.id)].tolist()
         for arm in protocol.arms:
-            counts = {"completed": 0, "missed": 0, "withdrawn": 0, "pending": 0, "no_schedule": 0}
-            for index, person in enumerate(obs.participants):
-                if person["arm"] != arm.code:
-                    continue
-                window = obs.windows.get((person["id"], tp.id))
-                # Completed online (every form in), or on paper (imported: answers, no schedule).
-                if (window and window[0]) or (window is None and answered[index]):
-                    counts["completed"] += 1
-                elif window is None:
-                    counts["no_schedule"] += 1
-                elif person["withdrawn_at"] and person["withdrawn_at"] < window[1]:
-                    counts["withdrawn"] += 1
-                elif now >= parse_utc(window[1]):
-                    counts["missed"] += 1
-                else:
-                    counts["pending"] += 1
-            row[arm.code] = counts
+            row[arm.code] = counts[arm.code, tp.id]
+            row[arm.code]["no_schedule"] = table["enrolled"][arm.code] - scheduled[arm.code, tp.id]
         table["timepoints"].append(row)
     return table
 
@@ -193,5 +195,8 @@ def figure_series(obs: Observations, protocol: Protocol) -> dict[str, list[tuple
 
 
 def build(db, protocol: Protocol, now: datetime) -> tuple[dict, Observations]:
-    observations = gather(db, protocol)
-    return analyse(observations, protocol, now), observations
+    observations = gather(db, protocol, now)
+    report = analyse(observations, protocol, now)
+    # Last, so everything before it keeps its place: completion by reminder channel (descriptive).
+    report["completion_by_channel"] = channel_completion.table(reminded_windows(db, now), protocol)
+    return report, observations

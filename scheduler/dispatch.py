@@ -38,6 +38,16 @@ Several passes at once (a second scheduler by mistake, a cron pass) are safe: ev
 acts on it holds by a claim, and a pass that meets another's write lock waits (LOCK_PATIENCE)
 instead of dying mid-pass.
 
+WhatsApp. A participant on WhatsApp (scheduler.channels) gets the same reminders by the same rules;
+only the message differs (scheduler.outgoing: free text inside their 24-hour window, the approved
+template outside it). A WhatsApp reminder the provider refuses is recorded failed and, in the same
+transaction, gets the one SMS that replaces it: a reminder forced onto SMS, due at once
+(storage.reminders.insert_fallback), which any pass then claims, sends and recovers like any other.
+A pass killed between the refusal and that write leaves neither, so the reminder is in doubt, and
+recovery finds the provider never had it; one killed after leaves both. The provider reports a
+later failure (63016, 63003...) by status callback, which makes the replacement the same way
+(services.messaging.record_status). The unique index on the failed reminder keeps it to one.
+
 Deciding in step 2 and sending in step 3 are not one instant: a STOP that arrives (or a nurse's
 change) between them is not seen by that group. The window is one group's sends: one outbox
 write for the console, at most half the lease for a gateway sending one at a time. A number that
@@ -55,9 +65,9 @@ from typing import Protocol as Interface
 from zoneinfo import ZoneInfo
 
 from questionnaires.protocol import Protocol
-from scheduler import links, recovery
+from scheduler import channels, outgoing, recovery
 from scheduler import reminders as policy
-from scheduler.sms_text import count_segments, new_reference
+from scheduler.sms_text import new_reference
 from sms import gateway as sms
 from storage import messages, participants, tokens, write
 from storage import reminders as rows
@@ -99,6 +109,13 @@ class Messaging(Interface):
     def flag_number(self, db, participant: dict, *, error_code: int | None, now: datetime,
                     detail: str | None = None, actor: str = ...) -> bool: ...
 
+    def flag_whatsapp(self, db, participant: dict, *, error_code: int | None, now: datetime,
+                      detail: str | None = None) -> bool: ...
+
+    def fall_back(self, db, reminder: dict, *, error_code: int | None, now: datetime) -> bool: ...
+
+    def apply_early_statuses(self, db, sids: list[str]) -> None: ...
+
 
 @dataclass
 class _Group:
@@ -123,6 +140,7 @@ class Dispatcher:
     # (participant, reference) -> the SMS question's body; None: every reminder carries a link.
     ask: Callable[[dict, str], str] | None = None
     status_callback: str | None = None
+    whatsapp: outgoing.WhatsAppSetup | None = None   # None: every message goes by SMS
     lease: timedelta = CLAIM_LEASE
     batch: int = CLAIM_BATCH
     runner: str = ""
@@ -158,7 +176,7 @@ class Dispatcher:
     def recover(self, db, now: datetime, counts: Counter) -> None:
         """Take over and settle the reminders a dead pass left in doubt (scheduler.recovery)."""
         recovery.Recovery(self.gateway, self.runner, self.lease, self.clock, SEND_WITHIN_LEASE,
-                          LOCK_PATIENCE).run(db, now, counts)
+                          LOCK_PATIENCE, self.messaging).run(db, now, counts)
 
     def process(self, db, reminder: dict, now: datetime, requested: bool = False) -> str:
         """One claimed reminder through ``process_group``; returns its outcome."""
@@ -205,15 +223,17 @@ class Dispatcher:
             participant = detail["participant"]
             if self._asks(reminder, detail):
                 token_hash, reference = None, new_reference()
-                body = self.ask(participant, reference)
+                kind, variable, body = channels.QUESTION, reference, self.ask(participant, reference)
             else:
                 token, reference = next(issued), None
-                token_hash, body = tokens.hash_token(token), self.compose(participant, self.link_url(token))
-            segments = count_segments(body)
-            group.outgoing.append(sms.Outgoing(participant["phone"], body, self.status_callback))
-            outbound.append(messages.Outbound(
-                participant["id"], reminder["id"], participant["phone"], links.redact(body),
-                token_hash, self.gateway.name, segments.count, segments.encoding, reference))
+                url = self.link_url(token)
+                token_hash, kind, variable, body = tokens.hash_token(token), channels.REMINDER, url, \
+                    self.compose(participant, url)
+            message, row = outgoing.build(participant, reminder, body=body, kind=kind, variable=variable,
+                                          token_hash=token_hash, reference=reference, whatsapp=self.whatsapp,
+                                          gateway=self.gateway.name, status_callback=self.status_callback, now=now)
+            group.outgoing.append(message)
+            outbound.append(row)
         group.message_ids = messages.insert_outbound_many(db, outbound, now=now)
         return group
 
@@ -222,7 +242,8 @@ class Dispatcher:
         if group.to_send:
             results = self._send(db, group, now)
             with write(db, wait_for_lock=LOCK_PATIENCE):   # sent: the outcome must be recorded
-                group.outcomes.update(self._record(db, group.to_send, group.message_ids, results, now))
+                group.outcomes.update(self._record(db, group.to_send, group.message_ids, results, now,
+                                                   group.outgoing))
         return [group.outcomes[r["id"]] for r in group.claimed]
 
     def decide(self, reminder: dict, detail: dict, now: datetime, requested: bool = False) -> policy.Decision:
@@ -275,11 +296,12 @@ class Dispatcher:
         return self.decide(reminder, detail, now, requested).action == policy.SEND
 
     def _record(self, db, to_send: list[tuple[dict, dict]], message_ids: list[int],
-                results: list[sms.SendResult], now: datetime) -> dict[int, str]:
+                results: list[sms.SendResult], now: datetime, outgoing_of: list[sms.Outgoing]) -> dict[int, str]:
         outcomes: dict[int, str] = {}
         recorded: list[messages.Result] = []
         settled: list[rows.Settlement] = []
-        for (reminder, detail), message_id, result in zip(to_send, message_ids, results):
+        fallbacks: list[tuple[dict, int | None]] = []
+        for (reminder, detail), message_id, result, message in zip(to_send, message_ids, results, outgoing_of):
             if result is HELD_BACK:
                 recorded.append(messages.Result(message_id, messages.NOT_SENT))
                 settled.append(rows.Settlement(reminder["id"], rows.PENDING))
@@ -293,8 +315,16 @@ class Dispatcher:
                 outcome, settlement = self._refused(db, reminder, detail["participant"]["id"], result, now)
                 settled.append(settlement)
                 outcomes[reminder["id"]] = outcome
+                if channels.falls_back(message.channel, failed=settlement.status == rows.FAILED, retried=False,
+                                       sms_allowed=result.outcome not in (sms.OPTED_OUT, sms.BAD_NUMBER)):
+                    fallbacks.append((reminder, result.error_code))
+                    outcomes[reminder["id"]] = "fell_back"
         messages.record_results(db, recorded, now=now)
         rows.settle_many(db, settled, now)
+        # The failure and the SMS that replaces it commit together (see the module's docstring).
+        for reminder, error_code in fallbacks:
+            self.messaging.fall_back(db, reminder, error_code=error_code, now=now)
+        self.messaging.apply_early_statuses(db, [r.sid for r in recorded if r.sid])
         return outcomes
 
     def _refused(self, db, reminder: dict, participant_id: int, result: sms.SendResult,
@@ -309,6 +339,10 @@ class Dispatcher:
                 return "opted_out", rows.Settlement(reminder["id"], rows.CANCELLED, policy.OPTED_OUT)
             self.messaging.flag_number(db, participant, error_code=result.error_code, now=now)
             return "bad_number", rows.Settlement(reminder["id"], rows.FAILED, policy.BAD_NUMBER)
+        if result.outcome == sms.NOT_ON_WHATSAPP:
+            participant = participants.by_id(db, participant_id)
+            self.messaging.flag_whatsapp(db, participant, error_code=result.error_code, now=now)
+            return "not_on_whatsapp", rows.Settlement(reminder["id"], rows.FAILED, channels.NOT_ON_WHATSAPP)
         tries = reminder["tries"] + 1
         if result.outcome == sms.RETRY and tries < MAX_TRIES:
             return "retried", rows.Settlement(reminder["id"], rows.PENDING, f"retry after {result.error_code}",

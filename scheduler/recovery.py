@@ -12,6 +12,12 @@ takeover's lease runs (no lookup starts once ``lookup_within`` of it has gone), 
 reminder only if it still holds it then: one it no longer holds is another pass's. If the
 provider cannot be asked, the reminder stays in doubt, ours until the lease runs out, and is
 asked about again after that: a reminder is never resent on a guess.
+
+A WhatsApp message is looked for among the provider's WhatsApp messages to that number. A template
+message's body, as the provider lists it, is the template rendered with its variable, the link:
+the token is found in it as in an SMS. A listed template message with no body at all (a Messaging
+Service's has been seen so: twilio-node #1081) cannot be told apart from ours, so it counts as ours:
+better one reminder fewer (the next attempt follows) than one twice.
 """
 from __future__ import annotations
 
@@ -20,8 +26,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from scheduler import links, sms_text
+from scheduler import channels, links, sms_text
 from sms import gateway as sms
 from storage import messages, tokens, write
 from storage import reminders as rows
@@ -41,6 +48,7 @@ class Recovery:
     clock: Callable[[], datetime]
     lookup_within: float          # share of the lease after which no lookup starts
     wait_for_lock: float          # seconds a write keeps waiting for another writer's lock
+    messaging: Any = None         # services.messaging (scheduler.dispatch.Messaging): applies early statuses
 
     def run(self, db, now: datetime, counts: Counter) -> None:
         with write(db, wait_for_lock=self.wait_for_lock):
@@ -51,9 +59,7 @@ class Recovery:
                 counts["in_doubt"] += 1
                 continue
             try:
-                found = [(m, self.gateway.find_sent(m["to_number"], parse_utc(m["created_at"]) - LOOKUP_SLACK,
-                                                    _carries(m)))
-                         for m in messages.in_doubt_for(db, reminder["id"])]
+                found = [(m, self._find(m)) for m in messages.in_doubt_for(db, reminder["id"])]
             except Exception as exc:  # the provider cannot be asked now
                 log.warning("reminder %s stays in doubt: %s", reminder["id"], type(exc).__name__)
                 counts["in_doubt"] += 1
@@ -63,6 +69,15 @@ class Recovery:
                     counts["lost_claim"] += 1  # our lookup outlived the lease: another pass took it
                     continue
                 _settle(db, reminder, found, now, counts)
+                if self.messaging is not None:
+                    self.messaging.apply_early_statuses(db, [sid for _, sid in found if sid])
+
+
+    def _find(self, message: dict) -> str | None:
+        since = parse_utc(message["created_at"]) - LOOKUP_SLACK
+        if message["channel"] == channels.WHATSAPP:
+            return self.gateway.find_sent(message["to_number"], since, _carries(message), channel=channels.WHATSAPP)
+        return self.gateway.find_sent(message["to_number"], since, _carries(message))
 
 
 def _settle(db, reminder: dict, found: list[tuple[dict, str | None]], now: datetime, counts: Counter) -> None:
@@ -84,8 +99,11 @@ def _carries(message: dict) -> Callable[[str], bool]:
     """Whether a body the provider holds is this message: the same link token (we hold its hash),
     or, for an SMS question, the same reference."""
     reference, token_hash = message["reference"], message["token_hash"]
+    template = message["channel"] == channels.WHATSAPP and message["content_sid"] is not None
 
     def matches(body: str) -> bool:
+        if template and not body:
+            return True   # a template message listed without its rendered body: taken as ours
         if reference is not None:
             return sms_text.reference_in(body) == reference
         token = links.token_in(body)

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from questionnaires.protocol import Protocol
-from scheduler import followup
+from scheduler import channels, followup
 from scheduler.reminders import SMS_QUESTION_INSTRUMENT
+from storage import channels as channel_rows
 from storage import messages, participants, reminders, sms_answers
 from storage.db import parse_utc
 
@@ -17,7 +18,10 @@ FILTERS = {
     "replied": "Reply waiting",
     "opted_out": "Opted out",
     "sms_failed": "SMS failed",
+    "not_on_whatsapp": "Not on WhatsApp",
 }
+# Shown only where the site sends WhatsApp.
+WHATSAPP_FILTERS = ("not_on_whatsapp",)
 
 
 @dataclass
@@ -28,6 +32,12 @@ class Row:
     sms_failed: bool = False
     reply_waiting: bool = False              # an SMS from the participant waits in the inbox
     sms_answers: dict[str, int] = field(default_factory=dict)  # timepoint -> the pain (0-10) they replied by SMS
+    channel: channels.Channel = channels.Channel(channels.SMS)   # where their messages go now, and why not WhatsApp
+    last_reminder: dict | None = None       # their newest reminder sent: its channel, and read_at (WhatsApp)
+
+    @property
+    def not_on_whatsapp(self) -> bool:
+        return bool(self.participant["whatsapp_problem"])
 
     @property
     def opted_out(self) -> bool:
@@ -40,7 +50,7 @@ class Row:
         """Overdue first (soonest to close first), then SMS problems, missed, open, upcoming, done."""
         ranks = [followup.URGENCY.index(status) for status in self.cells.values()] or [len(followup.URGENCY)]
         best = min(ranks)
-        if self.sms_failed and best > 0:
+        if (self.sms_failed or self.not_on_whatsapp) and best > 0:
             best = 0.5
         soonest = min((closes for tp, closes in self.closes.items()
                        if closes and self.cells[tp] in (followup.OVERDUE, followup.OPEN)), default=None)
@@ -59,7 +69,8 @@ def _withdrawn_at(participant: dict) -> datetime | None:
     return parse_utc(participant["withdrawn_at"]) if participant["withdrawn_at"] else None
 
 
-def build(db, protocol: Protocol, now: datetime) -> list[Row]:
+def build(db, protocol: Protocol, now: datetime, *, whatsapp: bool = False) -> list[Row]:
+    """Every participant's row, most urgent first; ``whatsapp``: the site sends WhatsApp."""
     people = list(participants.every(db))
     windows = defaultdict(dict)
     for row in participants.every_timepoint(db):
@@ -68,6 +79,7 @@ def build(db, protocol: Protocol, now: datetime) -> list[Row]:
     failed = reminders.participants_with_failures(db)
     replied = messages.participants_with_unhandled_replies(db)
     by_sms = sms_answers.answers_by_participant(db, SMS_QUESTION_INSTRUMENT)
+    last_sent = channel_rows.last_reminders(db)
     rows = []
     for person in people:
         withdrawn_at = _withdrawn_at(person)
@@ -78,7 +90,11 @@ def build(db, protocol: Protocol, now: datetime) -> list[Row]:
                 now, **instants, reminded=(person["id"], timepoint.id) in reminded, withdrawn_at=withdrawn_at)
             closes[timepoint.id] = instants["closes_at"]
         rows.append(Row(person, cells, closes, sms_failed=person["id"] in failed or bool(person["phone_problem"]),
-                        reply_waiting=person["id"] in replied, sms_answers=by_sms.get(person["id"], {})))
+                        reply_waiting=person["id"] in replied, sms_answers=by_sms.get(person["id"], {}),
+                        channel=channels.effective_channel(
+                            person["channel"], opted_in=bool(person["whatsapp_opt_in_at"]),
+                            problem=person["whatsapp_problem"], available=whatsapp),
+                        last_reminder=last_sent.get(person["id"])))
     rows.sort(key=Row.urgency)
     return rows
 
@@ -92,6 +108,7 @@ def apply_filter(rows: list[Row], name: str | None) -> list[Row]:
         "replied": lambda row: row.reply_waiting,
         "opted_out": lambda row: row.opted_out,
         "sms_failed": lambda row: row.sms_failed,
+        "not_on_whatsapp": lambda row: row.not_on_whatsapp,
     }
     return [row for row in rows if tests[name](row)]
 

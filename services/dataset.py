@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from questionnaires.protocol import Protocol
-from reports import export, importer
+from reports import export, importer, standards
 from storage import audit, bulk, participants, write
 from storage.audit import record
 from storage.db import utc_iso
@@ -16,9 +16,15 @@ from storage.db import utc_iso
 
 def export_dataset(db, protocol: Protocol, fmt: str, path: Path, *, actor: str, now: datetime,
                    identifiable: bool = False) -> int:
-    """Write one data format to ``path``; returns the rows written. Every export is audited."""
+    """Write one data format to ``path``; returns the rows written (for a standards format, what
+    reports.standards.COUNTED names). Every export is audited; a refused one writes nothing."""
+    if fmt in standards.FORMATS:
+        standards.check(fmt, identifiable)
+        count = standards.write_file(db, protocol, fmt, path, now=now, identifiable=identifiable)
+        audit_export(db, fmt, count, actor=actor, now=now, identifiable=identifiable)
+        return count
     if fmt not in export.FORMATS:
-        raise ValueError(f"format must be one of {', '.join(export.FORMATS)}")
+        raise ValueError(f"format must be one of {', '.join(export.FORMATS + standards.FORMATS)}")
     count = export.write_file(db, protocol, fmt, path, identifiable)
     audit_export(db, fmt, count, actor=actor, now=now, identifiable=identifiable)
     return count
@@ -29,15 +35,21 @@ def stream_text(db, connect: Callable[[], Any], protocol: Protocol, fmt: str, *,
     """A CSV or codebook download as text chunks. A data export is audited before the first
     chunk (on ``db``); the rows are read a participant at a time on a connection of the
     stream's own, from ``connect``, which outlives the request that started it."""
-    if not export.DOWNLOADS[fmt].text:
+    download = export.DOWNLOADS.get(fmt) or standards.DOWNLOADS[fmt]
+    if not download.text:
         raise ValueError(f"{fmt!r} is not a text format")
-    if not export.DOWNLOADS[fmt].codebook:
+    if fmt in standards.DOWNLOADS:
+        standards.check(fmt, identifiable)
+    if not download.codebook:
         audit_export(db, fmt, None, actor=actor, now=now, identifiable=identifiable)
 
     def chunks() -> Iterator[str]:
         connection = connect()
         try:
-            yield from export.text_chunks(connection, protocol, fmt, identifiable)
+            if fmt in standards.DOWNLOADS:
+                yield from standards.text_chunks(connection, protocol, fmt)
+            else:
+                yield from export.text_chunks(connection, protocol, fmt, identifiable)
         finally:
             connection.close()
     return chunks()

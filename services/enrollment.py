@@ -16,9 +16,10 @@ import phonenumbers
 
 from questionnaires.protocol import Protocol
 from randomization import stratum_for
+from scheduler import channels
 from scheduler.reminders import plan
 from scheduler.schedule import schedule
-from services import screening
+from services import screening, whatsapp
 from services.free_text import MAX_REASON_LENGTH, clean_text
 from storage import participants, randomization, reminders, write
 from storage.audit import record
@@ -59,6 +60,8 @@ class Enrollment:
     punctures: int | None = None
     allocation_reason: str | None = None
     eligibility: screening.Eligibility | None = None   # None: not asked (the CLI without --criteria-met)
+    channel: str = channels.SMS
+    whatsapp_opt_in: str | None = None   # the wording version the patient agreed to in clinic; None: no opt-in
 
     @property
     def allocation(self) -> str:
@@ -141,9 +144,12 @@ def validate_enrollment(protocol: Protocol, languages: list[str], *, study_id: s
                         reason: str | None = None, require_reason: bool = False,
                         today: date | None = None, confirm_date: bool = True,
                         country: str | None = None,
-                        eligibility: screening.Eligibility | None = None) -> Enrollment:
+                        eligibility: screening.Eligibility | None = None, channel: str | None = None,
+                        whatsapp_opt_in: str | None = None) -> Enrollment:
     """Every problem at once, by field. ``today`` and ``confirm_date=False`` turn on the check
-    that a procedure date far from today is confirmed."""
+    that a procedure date far from today is confirmed. ``channel``: sms (the default) or
+    whatsapp; ``whatsapp_opt_in``: the version of the opt-in wording the patient agreed to in
+    clinic (without one, a WhatsApp participant stays on SMS until their own first message)."""
     errors: dict[str, str] = {}
     study_id = (study_id or "").strip()
     if not STUDY_ID_PATTERN.match(study_id):
@@ -190,10 +196,17 @@ def validate_enrollment(protocol: Protocol, languages: list[str], *, study_id: s
                                         "confirm it if it is right")
     if eligibility is not None and (why := screening.problem(protocol, eligibility)):
         errors["eligibility"] = why
+    channel = channel or channels.SMS
+    if channel not in channels.CHANNELS:
+        errors["channel"] = f"must be one of {', '.join(channels.CHANNELS)}"
+    elif channel == channels.WHATSAPP and not phone:
+        errors["channel"] = "WhatsApp needs the participant's mobile number"
+    if whatsapp_opt_in and channel != channels.WHATSAPP:
+        errors["whatsapp_opt_in"] = "an opt-in is to WhatsApp: choose WhatsApp to record it"
     if errors:
         raise EnrollmentError(errors)
     return Enrollment(study_id, arm, clean_phone, timezone, language, clean_date, clean_punctures, reason,
-                      eligibility)
+                      eligibility, channel, whatsapp_opt_in or None)
 
 
 def enroll(db, protocol: Protocol, enrollment: Enrollment, *, actor: str, now: datetime) -> dict:
@@ -216,9 +229,12 @@ def enroll(db, protocol: Protocol, enrollment: Enrollment, *, actor: str, now: d
             "procedure_date": enrollment.procedure_date.isoformat() if enrollment.procedure_date else None,
             "punctures": enrollment.punctures, "stratum": stratum, "allocation": enrollment.allocation,
             "allocation_reason": enrollment.allocation_reason,
-            "enrolled_at": utc_iso(now), "enrolled_by": actor,
+            "enrolled_at": utc_iso(now), "enrolled_by": actor, "channel": enrollment.channel,
         }
         participant_id = participants.insert(db, row)
+        if enrollment.whatsapp_opt_in:
+            whatsapp.record_opt_in(db, participants.by_id(db, participant_id), source=channels.CLINIC,
+                                   wording_version=enrollment.whatsapp_opt_in, actor=actor, now=now)
         if allocation is not None:
             randomization.assign(db, allocation["id"], participant_id, now)
         if enrollment.procedure_date is not None:

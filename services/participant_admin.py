@@ -1,5 +1,5 @@
-"""What nurses do to a participant: fix contact details, withdraw, log a call. (Opting out or in
-is services.messaging's.)
+"""What nurses do to a participant: fix contact details, choose SMS or WhatsApp, withdraw, log a
+call. (Opting out or in is services.messaging's; the WhatsApp opt-in services.whatsapp's.)
 
 Every change is audited with who, when, before and after.
 """
@@ -9,11 +9,14 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from questionnaires.protocol import Protocol
+from scheduler import channels
 from scheduler.reminders import plan
 from scheduler.schedule import window_for
 from services.board import open_and_unfinished
 from services.enrollment import check_contact
+from services import whatsapp
 from services.free_text import MAX_REASON_LENGTH, clean_text
+from storage import channels as channel_rows
 from storage import contacts as contact_log
 from storage import participants, reminders, tokens, write
 from storage.audit import record
@@ -143,3 +146,39 @@ def resend_link(db, dispatcher, participant: dict, timepoint: str, *, actor: str
                after={"timepoint": timepoint, "outcome": outcome})
     return outcome
 
+
+def set_channel(db, study_id: str, channel: str, *, opt_in: bool, wording_version: str, actor: str,
+                now: datetime) -> list[str]:
+    """A nurse chooses the participant's channel and, for WhatsApp, may record the opt-in the
+    patient gave in clinic. Returns what changed (``channel``, ``opt_in``, ``whatsapp_problem``):
+    nothing when all was already so (an opt-in recorded twice keeps the first). Choosing WhatsApp
+    again clears a "not on WhatsApp" flag (the patient may have installed it since). Raises
+    AdminError for an unknown channel, an opt-in without WhatsApp, a withdrawn participant or one
+    without a phone, and LookupError for an unknown participant."""
+    if channel not in channels.CHANNELS:
+        raise AdminError({"channel": "choose SMS or WhatsApp"})
+    if opt_in and channel != channels.WHATSAPP:
+        raise AdminError({"opt_in": "an opt-in is to WhatsApp: choose WhatsApp to record it"})
+    with write(db):
+        participant = participants.by_study_id(db, study_id)
+        if participant is None:
+            raise LookupError(study_id)
+        if participant["status"] != "active":
+            raise AdminError({"channel": f"{study_id} is withdrawn: no message goes to them on any channel"})
+        if channel == channels.WHATSAPP and not participant["phone"]:
+            raise AdminError({"channel": f"{study_id} has no phone number for WhatsApp"})
+        changed = []
+        if channel_rows.set_channel(db, participant["id"], channel):
+            record(db, at=now, actor=actor, action="set_channel", entity="participant", entity_id=study_id,
+                   before={"channel": participant["channel"]}, after={"channel": channel})
+            changed.append("channel")
+        if channel == channels.WHATSAPP and participant["whatsapp_problem"]:
+            channel_rows.set_whatsapp_problem(db, participant["id"], None)
+            record(db, at=now, actor=actor, action="flag_whatsapp", entity="participant", entity_id=study_id,
+                   before={"whatsapp_problem": participant["whatsapp_problem"]}, after={"whatsapp_problem": None},
+                   reason="WhatsApp chosen again")
+            changed.append("whatsapp_problem")
+        if opt_in and whatsapp.record_opt_in(db, participant, source=channels.CLINIC,
+                                             wording_version=wording_version, actor=actor, now=now):
+            changed.append("opt_in")
+    return changed

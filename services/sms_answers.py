@@ -21,6 +21,7 @@ acted on once: a webhook posted again records nothing and is answered with nothi
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 
 from questionnaires.base import normalise_digits
@@ -31,6 +32,7 @@ from scheduler.reminders import (
     SMS_QUESTION_TIMEPOINTS,
     sms_question_at,
 )
+from scheduler import channels
 from scheduler.schedule import OPEN, window_state
 from services import answers, messaging
 from services.free_text import MAX_REASON_LENGTH, clean_text
@@ -106,14 +108,19 @@ def waiting(db, sender: str, now: datetime) -> list[dict]:
             if window_state(now, parse_utc(row["question_opens_at"]), parse_utc(row["question_closes_at"])) == OPEN]
 
 
-def receive_reply(db, protocol: Protocol, *, sender: str, body: str, sid: str | None,
-                  now: datetime) -> messaging.Reply:
-    """Keep a patient's SMS and act on it: STOP, START or HELP first (services.messaging), then an
-    answer to the one question waiting on that number, else kept for the nurses."""
-    keyword, _ = messaging.keyword_of(body)
-    questions = [] if keyword else waiting(db, sender, now)
+def receive_reply(db, protocol: Protocol, *, sender: str, body: str, sid: str | None, now: datetime,
+                  channel: str = channels.SMS, payload: str | None = None, media: Sequence[dict] = (),
+                  wording_version: str | None = None) -> messaging.Reply:
+    """Keep a patient's SMS or WhatsApp message and act on it: STOP, START or HELP first (a
+    WhatsApp button's ``payload`` too: services.messaging), then an answer to the one question
+    waiting on that number, else kept for the nurses. A message with media (a photo, a voice note)
+    is kept, never read as an answer."""
+    keyword = messaging.keyword_of(payload)[0] if payload else None
+    keyword = keyword or messaging.keyword_of(body)[0]
+    questions = [] if keyword or media else waiting(db, sender, now)
     if len(questions) != 1:
-        return messaging.receive_reply(db, sender=sender, body=body, sid=sid, now=now)
+        return messaging.receive_reply(db, sender=sender, body=body, sid=sid, now=now, channel=channel,
+                                       payload=payload, media=media, wording_version=wording_version)
     participant = questions[0]
     timepoint, language = participant["question_timepoint"], participant["language"]
     # No SMS goes back to a participant or number that opted out (Twilio would refuse it anyway).
@@ -121,7 +128,7 @@ def receive_reply(db, protocol: Protocol, *, sender: str, body: str, sid: str | 
     value = parse_reply(body)
     if value is None:
         return _unclear(db, participant, timepoint, sender=sender, body=body, sid=sid, now=now,
-                        may_answer=may_answer)
+                        may_answer=may_answer, channel=channel)
     # The answer is stored before the SMS that brought it (services.answers.submit takes its own
     # transaction), so a webhook posted again is recognised by its MessageSid first. A request that
     # dies between the two leaves the answer in: Twilio's retry finds nothing waiting, and its SMS
@@ -136,18 +143,19 @@ def receive_reply(db, protocol: Protocol, *, sender: str, body: str, sid: str | 
         # reply a moment before): the nurses see it.
         kept = messaging.keep_reply(db, participant_id=participant["id"], sender=sender, body=body, sid=sid, now=now,
                                     handled_by=f"automatic (answer to the {protocol.timepoint(timepoint).label} "
-                                               "question)" if saved else None)
+                                               "question)" if saved else None, channel=channel)
     if kept is None:
         return messaging.Reply(None, language, replayed=True)
     return messaging.Reply(None, language, answer=THANKS if saved and may_answer else None, value=value)
 
 
 def _unclear(db, participant: dict, timepoint: str, *, sender: str, body: str, sid: str | None, now: datetime,
-             may_answer: bool) -> messaging.Reply:
+             may_answer: bool, channel: str) -> messaging.Reply:
     """A reply that answers nothing clearly: the question's one clarifying SMS, else the inbox."""
     language = participant["language"]
     with write(db):
-        kept = messaging.keep_reply(db, participant_id=participant["id"], sender=sender, body=body, sid=sid, now=now)
+        kept = messaging.keep_reply(db, participant_id=participant["id"], sender=sender, body=body, sid=sid, now=now,
+                                    channel=channel)
         if kept is None:
             return messaging.Reply(None, language, replayed=True)
         if may_answer and store.clarify_once(db, participant["id"], timepoint, kept, now):

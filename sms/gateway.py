@@ -29,15 +29,19 @@ from typing import Protocol, TextIO, runtime_checkable
 ACCEPTED = "accepted"        # the provider took it; sid is set
 OPTED_OUT = "opted_out"      # the recipient replied STOP (Twilio 21610): never send again
 BAD_NUMBER = "bad_number"    # not a valid (mobile) number (21211, 21614): nurses must fix it
+NOT_ON_WHATSAPP = "not_on_whatsapp"  # the number has no WhatsApp (63003, 63024): SMS may still reach it
 RETRY = "retry"              # rate limit, 5xx or timeout: try again later, with backoff
 FAILED = "failed"            # anything else: give up on this message
 
 
 @dataclass(frozen=True)
 class Outgoing:
-    to: str
-    body: str
+    to: str                      # E.164; the gateway adds a channel's prefix (sms.whatsapp.address)
+    body: str                    # the text; for a template, the text it renders to (the provider's copy)
     status_callback: str | None = None
+    channel: str = "sms"         # sms or whatsapp
+    content_sid: str | None = None                   # WhatsApp: the approved template to send instead of body
+    content_variables: Mapping[str, str] | None = None  # its variables (the link: sms.whatsapp.LINK_VARIABLE)
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,8 @@ class Gateway(Protocol):
 
     def send(self, message: Outgoing) -> SendResult: ...
 
-    def find_sent(self, to: str, since: datetime, matches: Callable[[str], bool]) -> str | None: ...
+    def find_sent(self, to: str, since: datetime, matches: Callable[[str], bool],
+                  channel: str = "sms") -> str | None: ...
 
 
 @runtime_checkable
@@ -99,7 +104,9 @@ class ConsoleGateway:
             return []
         at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         sids = ["SM" + secrets.token_hex(16) for _ in messages]
-        lines = "".join(json.dumps({"sid": sid, "to": message.to, "body": message.body, "at": at}) + "\n"
+        lines = "".join(json.dumps({"sid": sid, "to": message.to, "body": message.body, "at": at,
+                                    **({"channel": message.channel, "content_sid": message.content_sid}
+                                       if message.channel != "sms" else {})}) + "\n"
                         for sid, message in zip(sids, messages)).encode()
         self.outbox.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.outbox, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
@@ -113,11 +120,13 @@ class ConsoleGateway:
         finally:
             os.close(fd)
         stream = self.stream if self.stream is not None else sys.stdout
-        print("".join(f"SMS to {mask_number(message.to)}: {message.body}\n" for message in messages),
-              end="", file=stream, flush=True)
+        print("".join(f"{_LABEL.get(message.channel, message.channel)} to {mask_number(message.to)}: {message.body}"
+                      + (f" (template {message.content_sid})" if message.content_sid else "") + "\n"
+                      for message in messages), end="", file=stream, flush=True)
         return [SendResult(ACCEPTED, sid=sid, status="sent") for sid in sids]
 
-    def find_sent(self, to: str, since: datetime, matches: Callable[[str], bool]) -> str | None:
+    def find_sent(self, to: str, since: datetime, matches: Callable[[str], bool],
+                  channel: str = "sms") -> str | None:
         if not self.outbox.exists():
             return None
         with self.outbox.open(encoding="utf-8") as lines:
@@ -126,10 +135,14 @@ class ConsoleGateway:
                     sent = json.loads(line)
                 except ValueError:
                     continue  # a torn last line from a crash: that message was never accepted
-                if sent["to"] == to and datetime.fromisoformat(sent["at"]) >= since.replace(microsecond=0) \
+                if sent["to"] == to and sent.get("channel", "sms") == channel \
+                        and datetime.fromisoformat(sent["at"]) >= since.replace(microsecond=0) \
                         and matches(sent["body"]):
                     return sent["sid"]
         return None
+
+
+_LABEL = {"sms": "SMS", "whatsapp": "WhatsApp"}
 
 
 def mask_number(number: str) -> str:
@@ -137,9 +150,14 @@ def mask_number(number: str) -> str:
     return number[:5] + "•" * max(len(number) - 7, 0) + number[-2:]
 
 
-def make_gateway(config: Mapping) -> Gateway:
+def gateway_choice(config: Mapping) -> str:
     """FLASK_SMS_GATEWAY=console|twilio; by default twilio when TWILIO_ACCOUNT_SID is set."""
-    choice = config.get("SMS_GATEWAY") or ("twilio" if config.get("TWILIO_ACCOUNT_SID") else "console")
+    return config.get("SMS_GATEWAY") or ("twilio" if config.get("TWILIO_ACCOUNT_SID") else "console")
+
+
+def make_gateway(config: Mapping) -> Gateway:
+    """The gateway ``gateway_choice`` names, configured."""
+    choice = gateway_choice(config)
     if choice == "console":
         return ConsoleGateway(config["SMS_OUTBOX"])
     if choice == "twilio":

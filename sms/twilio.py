@@ -2,8 +2,14 @@
 through twilio (``sms.webhook`` checks its signatures).
 
 Errors are sorted into the gateway's outcomes (``sms.gateway``): 21610 is OPTED_OUT, 21211 and
-21614 BAD_NUMBER, 20429, HTTP 429, 5xx and timeouts RETRY (the dispatcher backs off), anything
-else FAILED. Messages are fixed wording: Twilio's own can quote the number.
+21614 BAD_NUMBER, 63003 and 63024 NOT_ON_WHATSAPP, 20429, HTTP 429, 5xx and timeouts RETRY (the
+dispatcher backs off), anything else FAILED. Messages are fixed wording: Twilio's own can quote the
+number.
+
+WhatsApp (issue 18) goes through the same ``messages.create``: to ``whatsapp:+E164``, from
+TWILIO_WHATSAPP_FROM (``whatsapp:+E164``) or else the Messaging Service, as free text (``body``)
+or as an approved template (``content_sid`` and ``content_variables``, and no body: Twilio refuses
+the two together, error 35127).
 """
 from __future__ import annotations
 
@@ -20,14 +26,27 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from sms import whatsapp
 from sms.errors import (
     HTTP_TOO_MANY_REQUESTS,
     TWILIO_INVALID_TO,
     TWILIO_NOT_MOBILE,
     TWILIO_OPTED_OUT,
     TWILIO_TOO_MANY_REQUESTS,
+    WHATSAPP_ERRORS,
+    WHATSAPP_NOT_A_USER,
 )
-from sms.gateway import ACCEPTED, BAD_NUMBER, FAILED, OPTED_OUT, RETRY, GatewayError, Outgoing, SendResult
+from sms.gateway import (
+    ACCEPTED,
+    BAD_NUMBER,
+    FAILED,
+    NOT_ON_WHATSAPP,
+    OPTED_OUT,
+    RETRY,
+    GatewayError,
+    Outgoing,
+    SendResult,
+)
 
 # Seconds to wait for Twilio to connect and to answer each read. Messages.create normally answers
 # in well under a second; 15 s rides out a slow moment, yet a hung connection cannot hold a
@@ -84,10 +103,14 @@ def _classify_http(status: int | None, code: int | None) -> _Failure:
         return _Failure(OPTED_OUT, code, f"{_ERROR_TEXT[code]} ({where})")
     if code in (TWILIO_INVALID_TO, TWILIO_NOT_MOBILE):
         return _Failure(BAD_NUMBER, code, f"{_ERROR_TEXT[code]} ({where})")
+    if code in WHATSAPP_NOT_A_USER:
+        return _Failure(NOT_ON_WHATSAPP, code, f"{WHATSAPP_NOT_A_USER[code]} ({where})")
     if code == TWILIO_TOO_MANY_REQUESTS or status == HTTP_TOO_MANY_REQUESTS:
         return _Failure(RETRY, error_code, f"rate limited by Twilio ({where})")
     if status is not None and 500 <= status <= 599:
         return _Failure(RETRY, error_code, f"Twilio server error ({where})")
+    if code in WHATSAPP_ERRORS:
+        return _Failure(FAILED, code, f"{WHATSAPP_ERRORS[code]} ({where})")
     return _Failure(FAILED, error_code, f"Twilio rejected the request ({where})")
 
 
@@ -160,23 +183,32 @@ class TwilioGateway:
     """Sends through Twilio's Messages API with the official client.
 
     Give it a twilio ``Client`` (tests give one with a stub HttpClient), and exactly one sender:
-    a phone number (From) or a Messaging Service SID. ``from_config`` builds the real thing.
+    a phone number (From) or a Messaging Service SID; for WhatsApp, optionally a WhatsApp sender
+    (``whatsapp:+E164``), else the Messaging Service sends it too (its sender pool holds the
+    WhatsApp sender). ``from_config`` builds the real thing.
     """
 
     name = "twilio"
 
     def __init__(self, client: Client, from_number: str | None = None,
-                 messaging_service_sid: str | None = None):
+                 messaging_service_sid: str | None = None, whatsapp_from: str | None = None):
         if bool(from_number) == bool(messaging_service_sid):
             raise ValueError("TwilioGateway needs exactly one of from_number and messaging_service_sid")
         self.client = client
         self.from_number = from_number or None
         self.messaging_service_sid = messaging_service_sid or None
+        self.whatsapp_from = whatsapp.check_sender(whatsapp_from) if whatsapp_from else None
+
+    @property
+    def sends_whatsapp(self) -> bool:
+        """Whether this gateway has a WhatsApp sender: its own, or the Messaging Service's pool."""
+        return bool(self.whatsapp_from or self.messaging_service_sid)
 
     @classmethod
     def from_config(cls, config: Mapping) -> "TwilioGateway":
         """TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, and TWILIO_FROM_NUMBER or
-        TWILIO_MESSAGING_SERVICE_SID (one only); TWILIO_API_BASE optionally redirects the API."""
+        TWILIO_MESSAGING_SERVICE_SID (one only); TWILIO_WHATSAPP_FROM, the WhatsApp sender;
+        TWILIO_API_BASE optionally redirects the API."""
         account_sid = config.get("TWILIO_ACCOUNT_SID") or None
         auth_token = config.get("TWILIO_AUTH_TOKEN") or None
         from_number = config.get("TWILIO_FROM_NUMBER") or None
@@ -194,14 +226,30 @@ class TwilioGateway:
         http_client = (ApiBaseHttpClient(api_base, timeout=REQUEST_TIMEOUT_SECONDS) if api_base
                        else PhiSafeHttpClient(timeout=REQUEST_TIMEOUT_SECONDS))
         client = Client(account_sid, auth_token, http_client=http_client)
-        return cls(client, from_number=from_number, messaging_service_sid=service_sid)
+        return cls(client, from_number=from_number, messaging_service_sid=service_sid,
+                   whatsapp_from=config.get("TWILIO_WHATSAPP_FROM") or None)
 
-    def send(self, message: Outgoing) -> SendResult:
-        kwargs: dict[str, Any] = {"to": message.to, "body": message.body}
-        if self.messaging_service_sid:
+    def _request(self, message: Outgoing) -> dict[str, Any]:
+        """messages.create's arguments for one message."""
+        kwargs: dict[str, Any] = {"to": whatsapp.address(message.to, message.channel)}
+        if message.channel == "whatsapp" and self.whatsapp_from:
+            kwargs["from_"] = self.whatsapp_from
+        elif self.messaging_service_sid:
             kwargs["messaging_service_sid"] = self.messaging_service_sid
         else:
             kwargs["from_"] = self.from_number
+        if message.content_sid:
+            kwargs["content_sid"] = message.content_sid
+            kwargs["content_variables"] = json.dumps(dict(message.content_variables or {}), ensure_ascii=False)
+        else:
+            kwargs["body"] = message.body
+        return kwargs
+
+    def send(self, message: Outgoing) -> SendResult:
+        if message.channel == "whatsapp" and not self.sends_whatsapp:
+            return SendResult(FAILED, error_message="no WhatsApp sender: set TWILIO_WHATSAPP_FROM or "
+                                                    "TWILIO_MESSAGING_SERVICE_SID")
+        kwargs = self._request(message)
         if message.status_callback:
             kwargs["status_callback"] = message.status_callback
         try:
@@ -215,13 +263,17 @@ class TwilioGateway:
                               error_message="Twilio's answer had no message sid")
         return SendResult(ACCEPTED, sid=created.sid, status=created.status)
 
-    def find_sent(self, to: str, since: datetime, matches: Callable[[str], bool]) -> str | None:
-        """The sid of the newest message Twilio holds to `to`, created at or after `since`
-        (to the second), whose body satisfies `matches`; None if there is none.
+    def find_sent(self, to: str, since: datetime, matches: Callable[[str], bool],
+                  channel: str = "sms") -> str | None:
+        """The sid of the newest message Twilio holds to `to` on `channel`, created at or after
+        `since` (to the second), whose body satisfies `matches`; None if there is none.
 
-        Twilio's timestamps come from Twilio's clock: allowing for skew is the caller's job
-        (it passes an earlier `since`). Raises GatewayError when the listing fails: "could not
-        tell" is not "not sent".
+        A WhatsApp template message's body, as Twilio lists it, is the template rendered with its
+        variables: our link is in it, as in an SMS. (Through a Messaging Service, Twilio has been
+        seen to answer with an empty body: twilio-node #1081. `matches` is given "" then, and
+        decides.) Twilio's timestamps come from Twilio's clock: allowing for skew is the caller's
+        job (it passes an earlier `since`). Raises GatewayError when the listing fails: "could
+        not tell" is not "not sent".
         """
         if since.tzinfo is None:
             since = since.replace(tzinfo=timezone.utc)
@@ -231,7 +283,7 @@ class TwilioGateway:
             # No date filter: Twilio filters on DateSent, which a message still queued does not
             # have yet, and a queued message is exactly the one recovery must not miss. A
             # participant receives a handful of SMS, so their newest FIND_SENT_LIMIT suffice.
-            listed = self.client.messages.list(to=to, limit=FIND_SENT_LIMIT)
+            listed = self.client.messages.list(to=whatsapp.address(to, channel), limit=FIND_SENT_LIMIT)
         except _PROVIDER_ERRORS as exc:
             failure = _classify(exc)
             raise GatewayError(failure.outcome, failure.error_code,
@@ -242,7 +294,8 @@ class TwilioGateway:
                 continue
             if sent.direction == "inbound":  # a reply from the participant, not a message to them
                 continue
-            if sent.body is not None and matches(sent.body):
+            body = sent.body if sent.body is not None or channel != "whatsapp" else ""
+            if body is not None and matches(body):
                 return sent.sid
         return None
 

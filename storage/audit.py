@@ -38,12 +38,18 @@ ACTIONS = {
     "export_identifiable": "Identifiable dataset exported",
     "download_report": "Report downloaded",
     "import": "Paper data imported",
+    "upload_import": "Paper data uploaded and checked (imported only once confirmed)",
     "seed_demo": "Demo trial created",
     "record_form": "Clinician form recorded",
     "edit_form": "Clinician form corrected",
     "acknowledge_event": "Serious event acknowledged",
     "screen": "Screened for eligibility",
     "import_crf": "Clinician data imported",
+    "set_channel": "Reminder channel changed (SMS or WhatsApp)",
+    "whatsapp_opt_in": "WhatsApp opt-in recorded",
+    "whatsapp_opt_out": "WhatsApp opt-in withdrawn",
+    "flag_whatsapp": "Number flagged: not on WhatsApp",
+    "whatsapp_fallback": "WhatsApp reminder failed: sent by SMS instead",
 }
 
 

@@ -30,6 +30,8 @@ class Outbound(NamedTuple):
     segments: int
     encoding: str
     reference: str | None = None  # an SMS question's reference, as its body shows it (see scheduler.sms_text)
+    channel: str = "sms"          # sms or whatsapp (scheduler.channels)
+    content_sid: str | None = None  # the WhatsApp template it went as; None: its body as written
 
 
 class Result(NamedTuple):
@@ -44,7 +46,8 @@ class Result(NamedTuple):
 
 _INSERT_OUTBOUND = (
     "INSERT INTO messages (direction, participant_id, reminder_id, to_number, body, token_hash, gateway, status, "
-    "segments, encoding, created_at, reference) VALUES ('outbound', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    "segments, encoding, created_at, reference, channel, content_sid) "
+    "VALUES ('outbound', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 def insert_outbound(db: sqlite_utils.Database, *, participant_id: int, reminder_id: int | None,
@@ -60,7 +63,8 @@ def insert_outbound_many(db: sqlite_utils.Database, outbound: list[Outbound], *,
     stamp = utc_iso(now)
     execute = db.conn.execute
     return [execute(_INSERT_OUTBOUND, (m.participant_id, m.reminder_id, m.to, m.body, m.token_hash, m.gateway,
-                                       IN_DOUBT, m.segments, m.encoding, stamp, m.reference)).lastrowid
+                                       IN_DOUBT, m.segments, m.encoding, stamp, m.reference, m.channel,
+                                       m.content_sid)).lastrowid
             for m in outbound]
 
 
@@ -89,27 +93,57 @@ def by_sid(db: sqlite_utils.Database, sid: str) -> dict | None:
     return next(db["messages"].rows_where("sid = ? AND direction = 'outbound'", [sid], order_by="id DESC"), None)
 
 
+_RANK_OF_STATUS = "(CASE status " + " ".join(f"WHEN '{s}' THEN {r}" for s, r in STATUS_RANK.items()) + " ELSE -1 END)"
+
+
 def advance_status(db: sqlite_utils.Database, sid: str, status: str, error_code: int | None,
                    now: datetime) -> bool:
-    """Move a message's status forward only; True when it changed."""
+    """Move a message's status forward only; True when it changed. Delivered and read (WhatsApp)
+    keep their times: a read message was delivered, so read after delivered keeps both."""
     rank = STATUS_RANK[status]
+    stamp = utc_iso(now)
     cursor = db.execute(
-        "UPDATE messages SET status = ?, error_code = COALESCE(?, error_code), status_at = ? "
-        "WHERE sid = ? AND direction = 'outbound' AND (CASE status " + " ".join(f"WHEN '{s}' THEN {r}" for s, r in STATUS_RANK.items())
-        + " ELSE -1 END) < ?",
-        [status, error_code, utc_iso(now), sid, rank])
+        "UPDATE messages SET status = ?, error_code = COALESCE(?, error_code), status_at = ?, "
+        "delivered_at = CASE WHEN ? = 'delivered' THEN COALESCE(delivered_at, ?) ELSE delivered_at END, "
+        "read_at = CASE WHEN ? = 'read' THEN COALESCE(read_at, ?) ELSE read_at END "
+        f"WHERE sid = ? AND direction = 'outbound' AND {_RANK_OF_STATUS} < ?",
+        [status, error_code, stamp, status, stamp, status, stamp, sid, rank])
     return cursor.rowcount == 1
+
+
+def hold_early_status(db: sqlite_utils.Database, sid: str, status: str, error_code: int | None, now: datetime,
+                      *, keep_since: datetime) -> None:
+    """Keep a status callback for a SID we have not recorded (yet): the dispatcher records a SID
+    after the provider answered, and a fast callback can come first. Held statuses older than
+    ``keep_since`` are dropped here: their message was never ours."""
+    db.execute("DELETE FROM early_statuses WHERE at < ?", [utc_iso(keep_since)])
+    db.execute("INSERT OR IGNORE INTO early_statuses (sid, status, error_code, at) VALUES (?, ?, ?, ?)",
+               [sid, status, error_code, utc_iso(now)])
+
+
+def take_early_statuses(db: sqlite_utils.Database, sids: list[str]) -> list[dict]:
+    """The held statuses of these SIDs, lowest rank first, removed as they are taken. Call inside
+    the write transaction that recorded the SIDs."""
+    if not sids:
+        return []
+    marks = ",".join("?" * len(sids))
+    cursor = db.execute(f"DELETE FROM early_statuses WHERE sid IN ({marks}) RETURNING sid, status, error_code, at",
+                        sids)
+    names = [column[0] for column in cursor.description]
+    found = [dict(zip(names, row)) for row in cursor.fetchall()]
+    return sorted(found, key=lambda row: (row["sid"], STATUS_RANK.get(row["status"], -1)))
 
 
 def insert_inbound(db: sqlite_utils.Database, *, participant_id: int | None, from_number: str,
                    body: str, sid: str | None, now: datetime, status: str = "received",
-                   handled_by: str | None = None) -> int | None:
-    """Keep a reply; ``handled_by`` marks one that needs no nurse (a STOP acted on at once)."""
+                   handled_by: str | None = None, channel: str = "sms", media: str | None = None) -> int | None:
+    """Keep a reply; ``handled_by`` marks one that needs no nurse (a STOP acted on at once);
+    ``media``: the JSON list of its attachments (type and provider URL), kept, never parsed."""
     cursor = db.execute(
         "INSERT OR IGNORE INTO messages (direction, participant_id, from_number, body, sid, status, created_at, "
-        "handled_at, handled_by) VALUES ('inbound', ?, ?, ?, ?, ?, ?, ?, ?)",
+        "handled_at, handled_by, channel, media) VALUES ('inbound', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [participant_id, from_number, body, sid, status, utc_iso(now), utc_iso(now) if handled_by else None,
-         handled_by])
+         handled_by, channel, media])
     return cursor.lastrowid if cursor.rowcount == 1 else None
 
 
@@ -118,7 +152,9 @@ def inbound_seen(db: sqlite_utils.Database, sid: str) -> bool:
     return db.execute("SELECT 1 FROM messages WHERE sid = ? AND direction = 'inbound'", [sid]).fetchone() is not None
 
 
-INBOX = """SELECT m.id, m.participant_id, p.study_id, m.from_number, m.body, m.created_at, m.handled_at, m.handled_by
+INBOX = """SELECT m.id, m.participant_id, p.study_id, m.from_number, m.body, m.created_at, m.handled_at, m.handled_by,
+                  m.channel, m.media, COALESCE(json_array_length(m.media), 0) AS media_count,
+                  (SELECT group_concat(json_extract(a.value, '$.type'), ', ') FROM json_each(m.media) a) AS media_types
            FROM messages m LEFT JOIN participants p ON p.id = m.participant_id WHERE m.direction = 'inbound'"""
 
 
@@ -152,7 +188,7 @@ def listing(db: sqlite_utils.Database) -> list[dict]:
     return list(db.query(
         """SELECT m.id, m.direction, p.study_id, r.timepoint, r.attempt, m.to_number AS "to",
                   m.from_number AS "from", m.body, m.status, m.sid, m.error_code, m.segments,
-                  m.created_at, m.sent_at, m.status_at
+                  m.created_at, m.sent_at, m.status_at, m.channel, m.content_sid, m.delivered_at, m.read_at
            FROM messages m
            LEFT JOIN participants p ON p.id = m.participant_id
            LEFT JOIN reminders r ON r.id = m.reminder_id

@@ -395,3 +395,53 @@ def m013_password_resets(db: sqlite_utils.Database) -> None:
                "BEGIN SELECT RAISE(ABORT, 'a used or voided password link is final'); END")
     db.execute("CREATE TRIGGER password_resets_no_delete BEFORE DELETE ON password_resets "
                "BEGIN SELECT RAISE(ABORT, 'password links are kept'); END")
+
+
+# A participant's opt-in to WhatsApp is the time, the source and the wording's version together, or
+# none of them (never part of one), whatever writes the row.
+_OPT_IN_STATE = ("((NEW.whatsapp_opt_in_at IS NULL AND NEW.whatsapp_opt_in_source IS NULL "
+                 "AND NEW.whatsapp_opt_in_version IS NULL) OR (NEW.whatsapp_opt_in_at IS NOT NULL "
+                 "AND NEW.whatsapp_opt_in_source IN ('clinic', 'patient_message') "
+                 "AND NEW.whatsapp_opt_in_version IS NOT NULL))")
+_OPT_IN_ERROR = "SELECT RAISE(ABORT, 'a WhatsApp opt-in has a time, a source and a wording version, or none')"
+
+
+@MIGRATIONS()
+def m014_whatsapp(db: sqlite_utils.Database) -> None:
+    # WhatsApp as a second channel (issue 18). A participant's channel (sms, the default, or
+    # whatsapp) and their opt-in to WhatsApp; a number WhatsApp does not know is flagged apart from
+    # the phone's own problem (SMS may still reach it). A reminder may be forced onto a channel: the
+    # one SMS that replaces a failed WhatsApp reminder, made in the transaction that records the
+    # failure, at most once per failed reminder (the unique index). Messages keep their channel, the
+    # template they used, when they were delivered and read, and an inbound message's media. The
+    # 24-hour window is read from the newest inbound WhatsApp message of a number (the partial
+    # index). A status callback that arrives before its message's SID is recorded waits in
+    # early_statuses, and is applied when the SID is.
+    _statements(db, """
+        ALTER TABLE participants ADD COLUMN channel TEXT NOT NULL DEFAULT 'sms' CHECK (channel IN ('sms', 'whatsapp'));
+        ALTER TABLE participants ADD COLUMN whatsapp_opt_in_at TEXT;
+        ALTER TABLE participants ADD COLUMN whatsapp_opt_in_source TEXT;
+        ALTER TABLE participants ADD COLUMN whatsapp_opt_in_version TEXT;
+        ALTER TABLE participants ADD COLUMN whatsapp_problem TEXT;
+        ALTER TABLE reminders ADD COLUMN channel TEXT CHECK (channel IS NULL OR channel IN ('sms', 'whatsapp'));
+        ALTER TABLE reminders ADD COLUMN fallback_of INTEGER REFERENCES reminders(id);
+        CREATE UNIQUE INDEX reminders_fallback_once ON reminders (fallback_of) WHERE fallback_of IS NOT NULL;
+        ALTER TABLE messages ADD COLUMN channel TEXT NOT NULL DEFAULT 'sms' CHECK (channel IN ('sms', 'whatsapp'));
+        ALTER TABLE messages ADD COLUMN content_sid TEXT;
+        ALTER TABLE messages ADD COLUMN delivered_at TEXT;
+        ALTER TABLE messages ADD COLUMN read_at TEXT;
+        ALTER TABLE messages ADD COLUMN media TEXT CHECK (media IS NULL OR json_valid(media));
+        CREATE INDEX messages_whatsapp_inbound ON messages (from_number, created_at)
+            WHERE direction = 'inbound' AND channel = 'whatsapp';
+        CREATE INDEX messages_reminder ON messages (reminder_id) WHERE reminder_id IS NOT NULL;
+        CREATE TABLE early_statuses (
+            sid TEXT NOT NULL,
+            status TEXT NOT NULL,
+            error_code INTEGER,
+            at TEXT NOT NULL,
+            PRIMARY KEY (sid, status)
+        ) WITHOUT ROWID
+        """)
+    for event in ("INSERT", "UPDATE"):
+        db.execute(f"CREATE TRIGGER participants_whatsapp_opt_in_{event.lower()} BEFORE {event} ON participants "
+                   f"WHEN NOT {_OPT_IN_STATE} BEGIN {_OPT_IN_ERROR}; END")

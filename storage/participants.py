@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
+from storage.channels import REMINDER_CHANNEL
 from storage.db import one, utc_iso
 
 
@@ -78,6 +79,7 @@ def update_contact(db: sqlite_utils.Database, participant_id: int, changed: dict
     sets = dict(changed)
     if "phone" in changed:
         sets["phone_problem"] = None  # a new number gets a fresh chance
+        sets["whatsapp_problem"] = None  # on WhatsApp too
     db["participants"].update(participant_id, sets)
 
 
@@ -101,11 +103,13 @@ def every(db: sqlite_utils.Database) -> Iterator[dict]:
 
 
 def windows_by_study_id(db: sqlite_utils.Database) -> Iterator[sqlite3.Row]:
-    """Every scheduled timepoint (timepoint, completed_at) with its participant's study_id,
-    ordered by study_id: for the exports, as light rows read by column name."""
+    """Every scheduled timepoint (timepoint, completed_at, and reminder_channel: the channel of the
+    reminder that led to its completion, storage.channels) with its participant's study_id, ordered
+    by study_id: for the exports, as light rows read by column name."""
     cursor = db.conn.cursor()
     cursor.row_factory = sqlite3.Row
-    return cursor.execute("SELECT p.study_id, t.timepoint, t.completed_at FROM timepoints t "
+    return cursor.execute(f"SELECT p.study_id, t.timepoint, t.completed_at, CASE WHEN t.completed_at IS NOT NULL "
+                          f"THEN {REMINDER_CHANNEL} END AS reminder_channel FROM timepoints t "
                           "JOIN participants p ON p.id = t.participant_id ORDER BY p.study_id")
 
 

@@ -6,7 +6,8 @@ from typing import NamedTuple
 
 import sqlite_utils
 
-from storage.db import utc_iso
+from storage.channels import LAST_WHATSAPP_INBOUND
+from storage.db import one, utc_iso
 from storage.opt_outs import NUMBER_OPTED_OUT
 
 PENDING, SENDING, SENT, CANCELLED, FAILED = "pending", "sending", "sent", "cancelled", "failed"
@@ -102,11 +103,12 @@ def settle_many(db: sqlite_utils.Database, settlements: list[Settlement], now: d
 # A later attempt of the same timepoint, planned by now, that is still to go out or has gone out
 # supersedes this one: its SMS carries the same request. (An in-doubt first attempt that comes
 # back to pending after the second was sent must not send a second SMS for the window.) A nurse's
-# request supersedes nothing: the planned repeats go on after it.
+# request supersedes nothing: the planned repeats go on after it; nor does the SMS that replaces a
+# failed WhatsApp reminder (it stands for the failed one, not for those planned after it).
 _SUPERSEDED_BY_LATER = (
     "EXISTS (SELECT 1 FROM reminders l WHERE l.participant_id = r.participant_id AND l.timepoint = r.timepoint "
     "AND l.attempt > r.attempt AND l.planned_at <= ? AND l.status IN ('pending', 'sending', 'sent') "
-    "AND l.requested_by IS NULL)")
+    "AND l.requested_by IS NULL AND l.fallback_of IS NULL)")
 
 
 # The columns of ``due_details`` that are not the participant's, in the order selected.
@@ -122,13 +124,14 @@ def due_details(db: sqlite_utils.Database, reminder_ids: list[int], now: datetim
     ``participant`` (the whole row), its window's ``closes_at`` and ``completed_at``,
     ``later_attempt_due`` (a later attempt of the same timepoint, planned by ``now``, is pending,
     being sent or sent: ``_SUPERSEDED_BY_LATER``), and ``answered`` (the timepoint has an answer
-    to ``instrument``: the one an SMS question asks; always False without one)."""
+    to ``instrument``: the one an SMS question asks; always False without one). The participant
+    row also carries ``number_opted_out`` and ``whatsapp_last_inbound`` (storage.channels)."""
     if not reminder_ids:
         return {}
     marks = ",".join("?" * len(reminder_ids))
     cursor = db.execute(
         f"SELECT r.id, t.closes_at, t.completed_at, {_SUPERSEDED_BY_LATER}, {_ANSWERED}, p.*, "
-        f"{NUMBER_OPTED_OUT} AS number_opted_out "
+        f"{NUMBER_OPTED_OUT} AS number_opted_out, {LAST_WHATSAPP_INBOUND} AS whatsapp_last_inbound "
         "FROM reminders r JOIN participants p ON p.id = r.participant_id "
         "JOIN timepoints t ON t.participant_id = r.participant_id AND t.timepoint = r.timepoint "
         f"WHERE r.id IN ({marks})", [utc_iso(now), instrument, *reminder_ids])
@@ -172,24 +175,51 @@ def insert_requested(db: sqlite_utils.Database, participant_id: int, timepoint: 
     return next(db["reminders"].rows_where("id = ?", [reminder_id]))
 
 
+def insert_fallback(db: sqlite_utils.Database, failed: dict, *, channel: str, now: datetime) -> int | None:
+    """The reminder that replaces a failed one on another channel, due now, as the next attempt of
+    its timepoint; None (nothing inserted) when the failed reminder already has one. Call inside
+    the write transaction that records the failure: then a pass killed between the failure and its
+    replacement leaves either both or neither, and the unique index keeps it to one."""
+    stamp = utc_iso(now)
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO reminders (participant_id, timepoint, attempt, planned_at, due_at, status, "
+        "updated_at, channel, fallback_of) SELECT ?, ?, COALESCE(MAX(attempt), 0) + 1, ?, ?, 'pending', ?, ?, ? "
+        "FROM reminders WHERE participant_id = ? AND timepoint = ?",
+        [failed["participant_id"], failed["timepoint"], stamp, stamp, stamp, channel, failed["id"],
+         failed["participant_id"], failed["timepoint"]])
+    return cursor.lastrowid if cursor.rowcount == 1 else None
+
+
+def by_id(db: sqlite_utils.Database, reminder_id: int) -> dict | None:
+    return one(db, "SELECT * FROM reminders WHERE id = ?", [reminder_id])
+
+
 def sent_timepoints(db: sqlite_utils.Database) -> set[tuple[int, str]]:
     """(participant id, timepoint) of every timepoint at least one reminder was sent for."""
     return {(r["participant_id"], r["timepoint"]) for r in db.query(
         "SELECT DISTINCT participant_id, timepoint FROM reminders WHERE status = 'sent'")}
 
 
+# A reminder whose failure got its SMS instead (a failed WhatsApp reminder): not a failure to flag.
+_REPLACED = "EXISTS (SELECT 1 FROM reminders f WHERE f.fallback_of = {reminder})"
+
+
 def participants_with_failures(db: sqlite_utils.Database) -> set[int]:
-    """Participants with a reminder that failed, or an SMS the provider could not deliver."""
+    """Participants with a reminder that failed, or an SMS the provider could not deliver (a failed
+    WhatsApp reminder that its SMS replaced is not one)."""
     return {r["participant_id"] for r in db.query(
-        "SELECT participant_id FROM reminders WHERE status = 'failed' "
-        "UNION SELECT participant_id FROM messages WHERE direction = 'outbound' AND status IN ('failed', 'undelivered')")}
+        f"SELECT participant_id FROM reminders r WHERE status = 'failed' AND NOT {_REPLACED.format(reminder='r.id')} "
+        "UNION SELECT participant_id FROM messages m WHERE direction = 'outbound' "
+        "AND status IN ('failed', 'undelivered') "
+        f"AND NOT (m.reminder_id IS NOT NULL AND {_REPLACED.format(reminder='m.reminder_id')})")}
 
 
 def history(db: sqlite_utils.Database, participant_id: int) -> list[dict]:
     """Every reminder of one participant with its SMS (if one was sent or may have been), oldest first."""
     return list(db.query(
         "SELECT r.timepoint, r.attempt, r.status AS reminder_status, r.reason, r.planned_at, r.requested_by, "
-        "m.status AS delivery, m.sent_at, m.error_code, m.reference IS NOT NULL AS question "
+        "m.status AS delivery, m.sent_at, m.error_code, m.reference IS NOT NULL AS question, "
+        "r.fallback_of IS NOT NULL AS fallback, m.channel, m.content_sid IS NOT NULL AS template, m.read_at "
         "FROM reminders r "
         "LEFT JOIN messages m ON m.reminder_id = r.id AND m.status NOT IN ('not_sent') "
         "WHERE r.participant_id = ? ORDER BY r.planned_at, r.attempt, m.id", [participant_id]))

@@ -32,9 +32,10 @@ class RecordingGateway:
                 self.accepted.append((sid, message))
             return result
 
-    def find_sent(self, to: str, since: datetime, matches) -> str | None:
+    def find_sent(self, to: str, since: datetime, matches, channel: str = "sms") -> str | None:
         self.lookups += 1
-        return next((sid for sid, message in self.accepted if message.to == to and matches(message.body)), None)
+        return next((sid for sid, message in self.accepted
+                     if message.to == to and message.channel == channel and matches(message.body)), None)
 
 
 class BatchRecordingGateway(RecordingGateway):

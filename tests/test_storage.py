@@ -13,7 +13,7 @@ ALL_MIGRATIONS = ["m001_initial", "m002_reminders_and_messages", "m003_staff_ran
                   "m004_settings_and_reply_handling", "m005_clinician_forms_and_screening", "m006_link_language",
                   "m007_newest_answers", "m008_session_version",
                   "m009_number_opt_outs", "m010_withdrawal_state", "m011_sms_answers",
-                  "m012_submission_keys", "m013_password_resets"]
+                  "m012_submission_keys", "m013_password_resets", "m014_whatsapp"]
 
 
 def test_connection_pragmas(fresh_db):

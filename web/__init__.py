@@ -6,7 +6,7 @@ from flask.logging import default_handler
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from web import cli, compression, database, errors, health, i18n, labels, log_format, security
+from web import cli, compression, database, errors, health, i18n, labels, log_format, reminders, security
 from web.auth import bp as auth_bp
 from web.auth.access import form_expired
 from web.patient import bp as patient_bp
@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     compression.init_app(app)
     i18n.init_app(app)
+    reminders.check_whatsapp(app)   # WhatsApp's templates, one per language offered (FLASK_WHATSAPP_TEMPLATES)
     labels.init_app(app)
     errors.init_app(app)
     app.register_blueprint(patient_bp)

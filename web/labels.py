@@ -38,6 +38,10 @@ WORDS = {
     "superseded": _("A later reminder went instead"), "gateway_unavailable": _("SMS service unavailable"),
     "not_sent": _("Not sent"), "in_doubt": _("Being checked"), "sending_unconfirmed": _("Sending"),
     "answered": _("Question answered"), "answers_by_sms": _("Answers by SMS reply"),
+    "whatsapp": _("WhatsApp"), "read": _("Read"), "not_on_whatsapp": _("Not on WhatsApp"),
+    "no_whatsapp_opt_in": _("No WhatsApp opt-in recorded yet"),
+    "whatsapp_not_set_up": _("WhatsApp is not set up on this site"), "clinic": _("In clinic"),
+    "patient_message": _("The patient's own WhatsApp message"),
 }
 # Codes that words() would otherwise show capitalised ("voicemail" -> "Voicemail"), listed so that
 # a site can translate them; the English is the same. Roles, the board's filters, contact kinds and

@@ -1,4 +1,5 @@
-"""Wiring the dispatcher to this app: gateway, SMS text in the participant's language, URLs."""
+"""Wiring the dispatcher to this app: gateway, SMS text in the participant's language, URLs, and
+WhatsApp's templates (checked at start-up)."""
 from __future__ import annotations
 
 from collections import Counter
@@ -8,11 +9,14 @@ from flask import Flask, current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from scheduler import channels
 from scheduler.dispatch import Dispatcher
 from scheduler.links import patient_url
+from scheduler.outgoing import WhatsAppSetup
 from services import health
 from services import messaging
 from sms import gateway as sms
+from sms import whatsapp
 from web.database import get_db
 from web.sms_questions import compose_question
 
@@ -37,13 +41,42 @@ def gateway(app: Flask) -> sms.Gateway:
     return app.extensions["sms_gateway"]
 
 
+def check_whatsapp(app: Flask) -> None:
+    """WhatsApp is set up when FLASK_WHATSAPP_TEMPLATES names templates: every language offered
+    needs its reminder template, and the Twilio gateway a WhatsApp sender (TWILIO_WHATSAPP_FROM, or
+    the Messaging Service). Anything amiss stops start-up here, saying what to set."""
+    config = app.config
+    try:
+        templates = whatsapp.load_templates(config.get("WHATSAPP_TEMPLATES"), config["LANGUAGES"],
+                                            channels.TEMPLATE_KINDS, channels.REMINDER)
+        sender = config.get("TWILIO_WHATSAPP_FROM") or None
+        if sender:
+            whatsapp.check_sender(sender)
+    except ValueError as exc:
+        raise RuntimeError(str(exc)) from None
+    if sender and not templates:
+        raise RuntimeError("TWILIO_WHATSAPP_FROM is set but FLASK_WHATSAPP_TEMPLATES is not: outside the 24-hour "
+                           "window WhatsApp takes only approved templates, one per language "
+                           '(e.g. FLASK_WHATSAPP_TEMPLATES=\'{"reminder": {"en": "HX..."}}\')')
+    if templates and sms.gateway_choice(config) == "twilio" and not sender \
+            and not config.get("TWILIO_MESSAGING_SERVICE_SID"):
+        raise RuntimeError("FLASK_WHATSAPP_TEMPLATES is set but there is no WhatsApp sender: set TWILIO_WHATSAPP_FROM "
+                           "(whatsapp:+E164) or send through TWILIO_MESSAGING_SERVICE_SID")
+    app.extensions["whatsapp"] = WhatsAppSetup(templates) if templates else None
+
+
+def whatsapp_set_up(app: Flask) -> bool:
+    """Whether this site sends WhatsApp (check_whatsapp found its templates)."""
+    return app.extensions.get("whatsapp") is not None
+
+
 def dispatcher(app: Flask) -> Dispatcher:
     base = app.config["BASE_URL"].rstrip("/")
     return Dispatcher(
         gateway=gateway(app), protocol=app.extensions["protocol"], compose=compose_body, ask=compose_question,
         link_url=lambda token: patient_url(base, token), messaging=messaging,
         status_callback=f"{base}/twilio/status" if gateway(app).name == "twilio" else None,
-        lease=timedelta(seconds=app.config["REMINDER_LEASE_SECONDS"]),
+        whatsapp=app.extensions.get("whatsapp"), lease=timedelta(seconds=app.config["REMINDER_LEASE_SECONDS"]),
     )
 
 

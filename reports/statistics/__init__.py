@@ -53,7 +53,7 @@ References
 from __future__ import annotations
 
 from reports.statistics._shared import _u_statistics
-from reports.statistics.between_arms import hodges_lehmann, mann_whitney, rank_biserial, student_t
+from reports.statistics.between_arms import hodges_lehmann, mann_whitney, rank_biserial, student_t, two_arms
 from reports.statistics.categorical import (
                                             FISHER_MAX_TABLES,
                                             FISHER_RELATIVE_TOLERANCE,
@@ -76,7 +76,7 @@ from reports.statistics.within_arm import friedman, friedman_pairwise
 
 __all__ = [
     "describe", "mann_whitney", "student_t", "normality", "lilliefors_test", "choose_test",
-    "hodges_lehmann", "rank_biserial", "friedman", "friedman_pairwise", "chi_square",
+    "hodges_lehmann", "rank_biserial", "two_arms", "friedman", "friedman_pairwise", "chi_square",
     "fisher_freeman_halton",
     "PERCENTILE_METHOD", "NORMALITY_ALPHA", "LILLIEFORS_MIN_N", "LILLIEFORS_P_LOWER_BOUND",
     "SMALL_EXPECTED_COUNT", "SMALL_EXPECTED_MAX_FRACTION", "MIN_EXPECTED_COUNT",

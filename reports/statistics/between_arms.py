@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from reports.statistics import differences
 from reports.statistics._shared import _float, _u_statistics, _values
 
 
@@ -48,11 +49,21 @@ def mann_whitney(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
     [1] NPAR TESTS, Mann-Whitney U test; [5] section 4.1.
     """
     x, y = _values(a, "a"), _values(b, "b")
-    if len(x) == 0 or len(y) == 0:
+    return _mann_whitney(x, y, _ranked(x, y))
+
+
+def _ranked(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float] | None:
+    """_u_statistics of two checked arms, or None when one is empty: what the rank-based
+    functions below share, computed once when they are computed together (:func:`two_arms`)."""
+    return _u_statistics(x, y) if len(x) and len(y) else None
+
+
+def _mann_whitney(x: np.ndarray, y: np.ndarray, ranked: tuple[float, float, float] | None) -> dict[str, Any]:
+    if ranked is None:
         empty = "A" if len(x) == 0 else "B"
         return {"U": None, "z": None, "p": None,
                 "note": f"not computed: group {empty} has no values"}
-    u_a, u_b, var = _u_statistics(x, y)
+    u_a, u_b, var = ranked
     u = min(u_a, u_b)
     if np.ptp(np.concatenate([x, y])) == 0 or var <= 0:
         return {"U": _float(u), "z": None, "p": None,
@@ -92,7 +103,10 @@ def student_t(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
     ----------
     Student (1908). The probable error of a mean. Biometrika 6, 1-25. [1] T-TEST.
     """
-    x, y = _values(a, "a"), _values(b, "b")
+    return _student_t(_values(a, "a"), _values(b, "b"))
+
+
+def _student_t(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     na, nb = len(x), len(y)
     if na < 2 or nb < 2:
         small = "A" if na < 2 else "B"
@@ -110,8 +124,12 @@ def student_t(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
     return {"t": _float(result.statistic), "df": int(df), "p": _float(min(1.0, float(result.pvalue)))}
 
 
+#: The Hodges-Lehmann interval's level unless told otherwise (the report's).
+CONFIDENCE = 0.95
+
+
 def hodges_lehmann(a: Sequence[float], b: Sequence[float],
-                   confidence: float = 0.95) -> dict[str, Any]:
+                   confidence: float = CONFIDENCE) -> dict[str, Any]:
     """Hodges-Lehmann shift B - A with the asymptotic (Moses) interval SAS NPAR1WAY prints.
 
     Parameters
@@ -145,8 +163,8 @@ def hodges_lehmann(a: Sequence[float], b: Sequence[float],
     for a SAS 9.4 run at 95% (nearest integer would give 0.15). When C < 1 the interval
     is unbounded at that level and is not given.
 
-    Memory and time are O(d_A d_B) in the numbers of distinct values (see
-    :func:`_difference_order_statistics`), at worst O(n_A n_B).
+    The differences are never all made: see :mod:`reports.statistics.differences`, which
+    finds the same order statistics from a narrow band of them.
 
     References
     ----------
@@ -158,18 +176,23 @@ def hodges_lehmann(a: Sequence[float], b: Sequence[float],
     if isinstance(confidence, (bool, np.bool_)) or not isinstance(confidence, numbers.Real) \
             or not 0.0 < float(confidence) < 1.0:
         raise ValueError(f"confidence must be a number strictly between 0 and 1; got {confidence!r}")
-    if len(x) == 0 or len(y) == 0:
+    return _hodges_lehmann(x, y, _ranked(x, y), confidence)
+
+
+def _hodges_lehmann(x: np.ndarray, y: np.ndarray, ranked: tuple[float, float, float] | None,
+                    confidence: float) -> dict[str, Any]:
+    if ranked is None:
         empty = "A" if len(x) == 0 else "B"
         return {"estimate": None, "ci_low": None, "ci_high": None,
                 "note": f"not computed: group {empty} has no values"}
     m = len(x) * len(y)
     middle = [(m + 1) // 2, m // 2 + 1]  # the median: one order statistic, or the mean of two
-    _, _, var = _u_statistics(x, y)
+    _, _, var = ranked
     tied = bool(np.ptp(np.concatenate([x, y])) == 0 or var <= 0)
     c = 0 if tied else math.floor(m / 2.0 - float(stats.norm.ppf(1.0 - (1.0 - float(confidence)) / 2.0))
                                   * math.sqrt(var))
     # Every order statistic wanted, from one pass over the differences.
-    found = _difference_order_statistics(x, y, middle + ([c, m + 1 - c] if c >= 1 else []))
+    found = differences.order_statistics(x, y, middle + ([c, m + 1 - c] if c >= 1 else []))
     estimate = _float(sum(found[:2]) / 2.0)
     if tied:
         return {"estimate": estimate, "ci_low": None, "ci_high": None,
@@ -180,32 +203,6 @@ def hodges_lehmann(a: Sequence[float], b: Sequence[float],
                          f"{float(confidence) * 100:g}% interval")}
     low, high = found[2:]
     return {"estimate": estimate, "ci_low": _float(low), "ci_high": _float(high)}
-
-
-# Above this many (distinct B value, distinct A value) pairs the differences are enumerated one
-# by one; below it, once per pair of distinct values with its multiplicity.
-MAX_DISTINCT_DIFFERENCES = 4_000_000
-
-
-def _difference_order_statistics(x: np.ndarray, y: np.ndarray, ranks: list[int]) -> list[float]:
-    """The k-th smallest (1-based) of the n_A n_B differences y_j - x_i, for each k, exactly.
-
-    Scores are discrete (VAS in mm, ODI in steps of 2-2.5 %), so the differences are computed
-    once per pair of distinct values and weighted by how often each pair occurs: 20,000
-    participants need 10^4 weighted differences instead of 10^8 (0.8 GB). Each distinct
-    difference is the same floating-point subtraction as for the raw values, so the result is
-    identical to sorting all of them.
-    """
-    ux, cx = np.unique(x, return_counts=True)
-    uy, cy = np.unique(y, return_counts=True)
-    if ux.size * uy.size <= MAX_DISTINCT_DIFFERENCES:
-        diffs = np.subtract.outer(uy, ux).ravel()
-        weights = np.multiply.outer(cy, cx).ravel()
-        order = np.argsort(diffs, kind="stable")
-        diffs, cumulative = diffs[order], np.cumsum(weights[order])
-        return [float(diffs[int(np.searchsorted(cumulative, k))]) for k in ranks]
-    diffs = np.sort(np.subtract.outer(y, x).ravel())
-    return [float(diffs[k - 1]) for k in ranks]
 
 
 def rank_biserial(a: Sequence[float], b: Sequence[float]) -> float | None:
@@ -230,7 +227,23 @@ def rank_biserial(a: Sequence[float], b: Sequence[float]) -> float | None:
     correlation. Psychometrika 21, 287-290.
     """
     x, y = _values(a, "a"), _values(b, "b")
-    if len(x) == 0 or len(y) == 0:
+    return _rank_biserial(x, y, _ranked(x, y))
+
+
+def _rank_biserial(x: np.ndarray, y: np.ndarray, ranked: tuple[float, float, float] | None) -> float | None:
+    if ranked is None:
         return None
-    u_a, u_b, _ = _u_statistics(x, y)
+    u_a, u_b, _ = ranked
     return _float((u_b - u_a) / (len(x) * len(y)))
+
+
+def two_arms(a: Sequence[float], b: Sequence[float]) -> dict[str, Any]:
+    """:func:`mann_whitney`, :func:`student_t`, :func:`hodges_lehmann` (95%) and
+    :func:`rank_biserial` of the same two arms at once, under those names ("t_test" for
+    student_t): each value is exactly what that function returns, but the arms are checked
+    and ranked once instead of four and three times.
+    """
+    x, y = _values(a, "a"), _values(b, "b")
+    ranked = _ranked(x, y)
+    return {"mann_whitney": _mann_whitney(x, y, ranked), "t_test": _student_t(x, y),
+            "hodges_lehmann": _hodges_lehmann(x, y, ranked, CONFIDENCE), "rank_biserial": _rank_biserial(x, y, ranked)}

@@ -62,7 +62,7 @@ def friedman(rows: Sequence[Sequence[float]]) -> dict[str, Any]:
     if n == 0 or k == 0:
         result["note"] = "not computed: no complete cases"
         return result
-    matrix = np.vstack(data)
+    matrix = data if isinstance(data, np.ndarray) else np.vstack(data)
     ranks = stats.rankdata(matrix, axis=1)
     result["mean_ranks"] = [float(v) for v in ranks.mean(axis=0)]
     if n < 2:
@@ -90,8 +90,13 @@ MAX_K_AT_ONCE = 16   # the tie terms of every row at once take n x k x k boolean
 
 
 def _matrix(rows: Any) -> np.ndarray | None:
-    """Rows of plain numbers, all as long, as a matrix at once; None when any row needs the
-    one-by-one check (a wrong type, a missing or infinite value, rows of different lengths)."""
+    """Rows of plain numbers, all as long (or a numeric matrix), as a matrix at once; None when any
+    row needs the one-by-one check (a wrong type, a missing or infinite value, rows of different lengths)."""
+    if isinstance(rows, np.ndarray):
+        if rows.ndim != 2 or not rows.shape[0] or rows.dtype.kind not in "iuf":
+            return None
+        matrix = rows.astype(float)
+        return matrix if np.isfinite(matrix).all() else None
     if type(rows) is not list or not rows or len(set(map(len, rows))) != 1:
         return None
     if not all(type(row) is list for row in rows):

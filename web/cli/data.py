@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup, with_appcontext
 
-from reports import export, importer
+from reports import export, importer, standards
 from services import crf_import
 from services import dataset as dataset_service
 from web.cli.common import CLI_ACTOR
@@ -41,23 +41,38 @@ dataset_cli = AppGroup("dataset", help="The scored dataset: export it, import pa
 
 
 @dataset_cli.command("export")
-@click.option("--format", "fmt", type=click.Choice(export.FORMATS), required=True,
-              help="csv (long: a row per participant per timepoint), wide-csv, xlsx (with codebook) or sav (SPSS).")
+@click.option("--format", "fmt", type=click.Choice(export.FORMATS + standards.FORMATS), required=True,
+              help="csv (long: a row per participant per timepoint), wide-csv, xlsx (with codebook), sav (SPSS), "
+                   "events-csv; the standards: odm (CDISC ODM 1.3.2 XML), sdtm-qs (SDTM QS, SAS transport v5 .xpt), "
+                   "sdtm-qs-csv (the same QS records as CSV), fhir (FHIR R4 Bundle, JSON).")
 @click.option("--output", type=click.Path(dir_okay=False, writable=True), required=True, help="The file to write.")
-@click.option("--identifiable", is_flag=True, help="Add phone, dates and free text (audited; admins only).")
+@click.option("--identifiable", is_flag=True,
+              help="Add phone, dates and free text (audited; admins only). odm: also the audit trail; fhir: a "
+                   "Patient per participant; sdtm-qs has no identifiable form.")
 @click.option("--codebook", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Also write the codebook, as CSV or HTML by the file's extension.")
+              help="Also write the codebook, as CSV or HTML by the file's extension (for odm, sdtm-qs and fhir: the "
+                   "standards codebook, each column's codes and their sources).")
 def dataset_export_command(fmt: str, output: str, identifiable: bool, codebook: str | None) -> None:
     """Export the scored dataset; pseudonymized unless --identifiable. Every export is audited.
 
     Example: flask --app app dataset export --format csv --output scored.csv --codebook codebook.html
+    Example: flask --app app dataset export --format sdtm-qs --output qs.xpt --codebook qs-codebook.html
     """
-    rows = dataset_service.export_dataset(get_db(), protocol(), fmt, Path(output), actor=CLI_ACTOR, now=now(),
-                                          identifiable=identifiable)
-    if codebook:
-        export.write_file(get_db(), protocol(), "codebook-html" if codebook.endswith(".html") else "codebook-csv",
-                          Path(codebook), identifiable)
-    click.echo(f"{rows} rows written to {output}.")
+    try:
+        rows = dataset_service.export_dataset(get_db(), protocol(), fmt, Path(output), actor=CLI_ACTOR, now=now(),
+                                              identifiable=identifiable)
+        html = codebook is not None and codebook.endswith(".html")
+        if codebook and fmt in standards.FORMATS:
+            standards.write_file(get_db(), protocol(), "standards-codebook-html" if html else "standards-codebook-csv",
+                                 Path(codebook), now=now())
+        elif codebook:
+            export.write_file(get_db(), protocol(), "codebook-html" if html else "codebook-csv", Path(codebook),
+                              identifiable)
+    except ValueError as exc:
+        raise click.ClickException(f"{exc}. Nothing was written.")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {exc.filename or output}: {exc.strerror or exc}")
+    click.echo(f"{rows} {standards.COUNTED.get(fmt, 'rows')} written to {output}.")
 
 
 @dataset_cli.command("import")

@@ -8,13 +8,16 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from services import accounts, allocation, enrollment, links, screening
+from services import accounts, allocation, enrollment, links, screening, whatsapp
 from storage import backup as database_files
 from storage import randomization
 from storage.db import parse_utc
+from scheduler import channels
 from web.cli.common import CLI_ACTOR
 from web.context import now, patient_url, protocol
 from web.database import get_db
+from web.reminders import whatsapp_set_up
+from web.whatsapp_texts import OPT_IN_WORDING_VERSION
 
 CLI_EXTERNAL_REASON = "entered at the command line"
 
@@ -51,12 +54,18 @@ def init_db_command() -> None:
               help="Participant's IANA time zone, e.g. Africa/Cairo (default: FLASK_DEFAULT_TIMEZONE, else UTC).")
 @click.option("--language", default=enrollment.DEFAULT_LANGUAGE, show_default=True,
               help="Language of the participant's pages and SMS.")
+@click.option("--channel", type=click.Choice(channels.CHANNELS), default=channels.SMS, show_default=True,
+              help="Where reminders go: sms, or whatsapp (needs the patient's opt-in: --whatsapp-opt-in, or their "
+                   "own first WhatsApp message; until then, SMS).")
+@click.option("--whatsapp-opt-in", is_flag=True,
+              help=f"The patient agreed in clinic to WhatsApp reminders (opt-in wording version "
+                   f"{OPT_IN_WORDING_VERSION}); with --channel whatsapp.")
 def enroll_command(study_id, arm, punctures, reason, phone, procedure_date, confirm_date, criteria_met, timezone,
-                   language) -> None:
+                   language, channel, whatsapp_opt_in) -> None:
     """Enroll a participant, randomized (--punctures) or with an arm allocated outside (--arm),
     and schedule follow-up. Same code path as the staff enrollment page.
 
-    Example: flask --app app enroll P-001 --punctures 2 --phone +201001234567 --procedure-date 2026-12-01 --timezone Africa/Cairo
+    Example: flask --app app enroll P-001 --punctures 2 --phone +201001234567 --procedure-date 2026-12-01 --timezone Africa/Cairo --channel whatsapp --whatsapp-opt-in
     """
     try:
         clean = enrollment.validate_enrollment(
@@ -64,16 +73,29 @@ def enroll_command(study_id, arm, punctures, reason, phone, procedure_date, conf
             timezone=timezone or current_app.config["DEFAULT_TIMEZONE"], language=language,
             procedure_date=procedure_date, punctures=punctures, reason=reason or (CLI_EXTERNAL_REASON if arm else None),
             today=now().date(), confirm_date=confirm_date, country=current_app.config["DEFAULT_COUNTRY"],
-            eligibility=screening.criteria_met(protocol()) if criteria_met else None)
+            eligibility=screening.criteria_met(protocol()) if criteria_met else None, channel=channel,
+            whatsapp_opt_in=OPT_IN_WORDING_VERSION if whatsapp_opt_in else None)
         participant = enrollment.enroll(get_db(), protocol(), clean, actor=CLI_ACTOR, now=now())
     except enrollment.EnrollmentError as exc:
         raise click.ClickException("; ".join(_option_name(f) + f": {m}" for f, m in exc.errors.items()))
     how = "randomized to" if clean.arm is None else "enrolled in"
     click.echo(f"{clean.study_id} {how} arm {participant['arm']}.")
+    if clean.channel == channels.WHATSAPP:
+        why = whatsapp.channel_now(participant, available=whatsapp_set_up(current_app)).why_not_whatsapp
+        if why:
+            click.echo(f"Note: reminders go by SMS for now: {CHANNEL_REASONS[why]}.", err=True)
 
 
 def _option_name(field: str) -> str:
     return "STUDY_ID" if field == "study_id" else "--" + field.replace("_", "-")
+
+
+# Why a participant chosen for WhatsApp is sent SMS, for the command line (English, as its output is).
+CHANNEL_REASONS = {
+    channels.NOT_SET_UP: "WhatsApp is not set up on this site (FLASK_WHATSAPP_TEMPLATES)",
+    channels.NO_OPT_IN: "no WhatsApp opt-in is recorded yet (the patient's own first WhatsApp message records one)",
+    channels.NOT_ON_WHATSAPP: "the number is not on WhatsApp",
+}
 
 
 @click.command("link")

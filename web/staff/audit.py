@@ -19,16 +19,21 @@ from web.staff.blueprint import bp, local_time, site_zone
 
 PAGE_SIZE = 50
 DATE_MESSAGE = N_("Write the date as year-month-day, e.g. 2026-03-02.")
+# A filter's days are held to these: wider than any trial, and clear of the calendar's ends, where
+# the site's midnight after 9999-12-31 (or before 0001-01-01, east of UTC) cannot be written.
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(9000, 12, 31)
+MAX_PAGE = 10**9   # far past any last page; its offset stays within SQLite's 64-bit integers
 
 
 def _day(text: str, field: str, errors: dict[str, str]) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         errors[field] = _(DATE_MESSAGE)
         return None
+    return min(max(day, EARLIEST_DAY), LATEST_DAY)
 
 
 # Fields whose values are codes, shown as words ("will_complete" -> "Will complete").
@@ -87,7 +92,7 @@ def audit():
     since = _day(request.args.get("since", ""), "since", errors)
     until = _day(request.args.get("until", ""), "until", errors)
     try:
-        page = max(1, int(request.args.get("page", "1")))
+        page = min(max(1, int(request.args.get("page", "1"))), MAX_PAGE)
     except ValueError:
         page = 1
     rows, more = [], False

@@ -10,6 +10,7 @@ import, read in the staff language.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _
@@ -26,6 +27,7 @@ NUMBER = {"inputmode": "decimal", "autocomplete": "off"}
 WHOLE = {"inputmode": "numeric", "autocomplete": "off"}
 DATE = {"placeholder": DATE_PLACEHOLDER, "inputmode": "numeric", "autocomplete": "off"}
 NOT_ANSWERS = ("csrf_token", "version", "reason")
+VERSION = re.compile(r"[0-9]{1,9}")    # a record's version as its form carries it
 
 
 def _levels(values) -> list[SelectChoice]:
@@ -65,7 +67,8 @@ class ClinicalForm(FlaskForm):
 
     def opened_version(self) -> int | None:
         text = (self.version.data or "0").strip()
-        return int(text) if text.isdigit() else None
+        # ASCII digits, and few: str.isdigit() also takes "²" and a number past int()'s 4,300 digits.
+        return int(text) if VERSION.fullmatch(text) else None
 
 
 class BaselineForm(ClinicalForm):

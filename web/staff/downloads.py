@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Response, abort, after_this_request, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
+from reports import standards
 from reports.export import DOWNLOADS
 from services import dataset as dataset_service
 from web.auth.access import REPORTS, current_user, requires
@@ -51,7 +52,8 @@ def report():
 @bp.get("/dataset")
 @requires(REPORTS)
 def dataset_page():
-    return render_template("staff/dataset.html", downloads=DOWNLOADS)
+    return render_template("staff/dataset.html", downloads=DOWNLOADS, standards=standards.FORMAT_TABLE,
+                           identifiable_standards=standards.IDENTIFIABLE)
 
 
 @bp.get("/dataset/download")
@@ -59,11 +61,11 @@ def dataset_page():
 def dataset_download():
     fmt = request.args.get("format", "")
     identifiable = request.args.get("identifiable") == "1"
-    if fmt not in DOWNLOADS:
-        abort(404)
+    download = DOWNLOADS.get(fmt) or standards.DOWNLOADS.get(fmt)
+    if download is None or (identifiable and fmt in standards.DOWNLOADS and fmt not in standards.IDENTIFIABLE):
+        abort(404)   # no such download (SDTM QS has no identifiable form)
     if identifiable and current_user()["role"] != "admin":
         return message_page(403, _("Not allowed"), _("Only an administrator can export identifiable data."))
-    download = DOWNLOADS[fmt]
     name = f"scored-dataset{'-identifiable' if identifiable else ''}-{now():%Y%m%d}.{download.suffix}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     db = get_db()

@@ -11,6 +11,8 @@ from web.database import get_db
 from web.labels import country_name, language
 from web.staff import forms
 from web.staff.blueprint import actor, bp
+from web.reminders import whatsapp_set_up
+from web.whatsapp_texts import OPT_IN_WORDING_VERSION, opt_in_wording
 
 
 @bp.route("/enroll", methods=["GET", "POST"])
@@ -39,7 +41,9 @@ def enroll():
                     language=form.language.data, procedure_date=(form.procedure_date.data or "").strip(),
                     punctures=form.punctures.data, reason=form.reason.data if external else None,
                     require_reason=True, today=now().date(), confirm_date=form.confirm_date.data,
-                    country=config["DEFAULT_COUNTRY"], eligibility=screening.assess(protocol(), ticked, override))
+                    country=config["DEFAULT_COUNTRY"], eligibility=screening.assess(protocol(), ticked, override),
+                    channel=form.channel.data,
+                    whatsapp_opt_in=OPT_IN_WORDING_VERSION if form.whatsapp_opt_in.data else None)
                 created = enrollment.enroll(get_db(), protocol(), clean, actor=actor(), now=now())
             except enrollment.EnrollmentError as exc:
                 errors = exc.errors
@@ -54,7 +58,10 @@ def enroll():
     return render_template("staff/enroll.html", form=form, errors=errors, country=config["DEFAULT_COUNTRY"],
                            protocol=protocol(), ticked=set(ticked), override_reason=override,
                            country_name=country_name(config["DEFAULT_COUNTRY"]),
-                           phone_example=enrollment.national_example(config["DEFAULT_COUNTRY"]), today=now().date()), \
+                           phone_example=enrollment.national_example(config["DEFAULT_COUNTRY"]), today=now().date(),
+                           opt_in_wordings=[(code, opt_in_wording(code)) for code in config["LANGUAGES"]],
+                           opt_in_version=OPT_IN_WORDING_VERSION,
+                           whatsapp_site=whatsapp_set_up(current_app._get_current_object())), \
         400 if errors else 200
 
 

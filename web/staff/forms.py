@@ -4,6 +4,8 @@ the study ID they were rendered for, which must match the page's URL.
 Labels are lazy (``_`` is ``lazy_gettext`` here): made at import, read in the staff language."""
 from __future__ import annotations
 
+import math
+import sys
 from functools import cache
 from zoneinfo import available_timezones
 
@@ -55,9 +57,19 @@ class ZoneSelect:
         return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")
 
 
+class WholeNumberRange(NumberRange):
+    """NumberRange for a whole number of any size: WTForms tests the number with math.isnan(), which
+    makes it a float, and an integer of 309 digits or more overflows one (an OverflowError, a 500)."""
+
+    def __call__(self, form, field):
+        if isinstance(field.data, int) and abs(field.data) > sys.float_info.max:
+            field.data = math.inf if field.data > 0 else -math.inf   # as far out of range, as a float
+        super().__call__(form, field)
+
+
 class EnrollForm(FlaskForm):
     study_id = StringField(_("Study ID"), validators=[DataRequired(), Length(max=32)])
-    punctures = IntegerField(_("Number of puncture points"), validators=[InputRequired(), NumberRange(1, 6)])
+    punctures = IntegerField(_("Number of puncture points"), validators=[InputRequired(), WholeNumberRange(1, 6)])
     phone = StringField(_("Mobile phone"), validators=[Optional(), Length(max=32)])
     timezone = SelectField(_("Time zone"), validate_choice=False, widget=ZoneSelect())
     language = SelectField(_("Language"), validate_choice=False)
@@ -72,6 +84,9 @@ class EnrollForm(FlaskForm):
                                      SelectChoice("external", _("Allocated outside the app"))])
     external_arm = SelectField(_("Arm allocated outside the app"), validate_choice=False)
     reason = StringField(_("Reason for the outside allocation"), validators=[Optional(), Length(max=500)])
+    channel = RadioField(_("Reminders by"), default="sms", validate_choice=False,
+                         choices=[SelectChoice("sms", _("SMS")), SelectChoice("whatsapp", _("WhatsApp"))])
+    whatsapp_opt_in = BooleanField(_("The patient agreed, here in clinic, to WhatsApp reminders (the wording below)"))
 
 
 class ParticipantForm(FlaskForm):
@@ -96,6 +111,12 @@ class OptOutForm(ParticipantForm):
 class SmsAnswersForm(ParticipantForm):
     answers_by_sms = HiddenField(validators=[DataRequired()])    # "on" or "off": what the button asks for
     sms_reason = TextAreaField(_("Why"), validators=[DataRequired(), Length(max=500)])
+
+
+class ChannelForm(ParticipantForm):
+    channel = RadioField(_("Reminders by"), validate_choice=False,
+                         choices=[SelectChoice("sms", _("SMS")), SelectChoice("whatsapp", _("WhatsApp"))])
+    whatsapp_opt_in = BooleanField(_("The patient agreed, here in clinic, to WhatsApp reminders (the wording below)"))
 
 
 class WithdrawForm(ParticipantForm):

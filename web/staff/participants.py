@@ -1,5 +1,6 @@
 """A participant's page, and what a nurse does there: resend a link, show it as a QR code, fix
-contact details, stop or restart SMS, switch answers by SMS reply on or off, withdraw, log a call."""
+contact details, stop or restart SMS, switch answers by SMS reply on or off, choose SMS or WhatsApp
+(recording the WhatsApp opt-in), withdraw, log a call."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -11,7 +12,7 @@ from flask_babel import gettext as _
 
 from scheduler import followup
 from scheduler.reminders import SMS_QUESTION_INSTRUMENT, SMS_QUESTION_TIMEPOINTS
-from services import board, links, messaging, participant_admin, sms_answers
+from services import board, links, messaging, participant_admin, sms_answers, whatsapp
 from services.enrollment import display_phone
 from services.participant_admin import AdminError
 from storage import contacts, messages, opt_outs, participants
@@ -25,6 +26,7 @@ from web.labels import language, words
 from web.staff import forms
 from web.staff.blueprint import actor, bp, local_time
 from web.staff.inbox import HandledForm
+from web.whatsapp_texts import OPT_IN_WORDING_VERSION, opt_in_wording
 
 
 def _participant_or_404(study_id: str) -> dict:
@@ -61,6 +63,11 @@ def _page(participant: dict, status: int = 200, errors: dict | None = None, **ex
             db, participant["id"], SMS_QUESTION_INSTRUMENT), clarified=sms_answer_rows.clarified(db, participant["id"]),
         number_blocked=opt_outs.blocked(db, participant["phone"]), phone=display_phone(
             participant["phone"], current_app.config["DEFAULT_COUNTRY"]),
+        channel_form=forms.ChannelForm(channel=participant["channel"], **form_kwargs),
+        whatsapp_site=reminders.whatsapp_set_up(current_app._get_current_object()),
+        channel_now=whatsapp.channel_now(participant, reminders.whatsapp_set_up(current_app._get_current_object())),
+        opt_in_wordings=[(participant["language"], opt_in_wording(participant["language"]))],
+        opt_in_version=OPT_IN_WORDING_VERSION,
         local=lambda text: local_time(text, zone), day=lambda text, last=False: _day(text, zone, last=last),
         **extra), status
 
@@ -123,6 +130,8 @@ def resend(study_id: str):
         "bad_number": _("No SMS sent: the number cannot receive SMS. Please check it."),
         "retried": _("The SMS service is busy: it will be retried in a minute."),
         "failed": _("The SMS could not be sent."),
+        "fell_back": _("WhatsApp refused the message: it goes by SMS instead, within a minute."),
+        "not_on_whatsapp": _("The number is not on WhatsApp: reminders go by SMS from now on."),
     }
     flash(outcomes.get(outcome, outcome), "success" if outcome == "sent" else "warning")
     return redirect(url_for(".participant", study_id=study_id), 303)
@@ -206,6 +215,24 @@ def sms_answers_mode(study_id: str):
                      study_id=study_id, timepoints=_question_labels())
         return _("%(study_id)s gets links again.", study_id=study_id)
     return _act(study_id, forms.SmsAnswersForm, change)
+
+
+@bp.post("/participants/<study_id>/channel")
+@requires(FOLLOW_UP)
+def channel(study_id: str):
+    def change(participant, form):
+        try:
+            changed = participant_admin.set_channel(
+                get_db(), study_id, form.channel.data or "", opt_in=bool(form.whatsapp_opt_in.data),
+                wording_version=OPT_IN_WORDING_VERSION, actor=actor(), now=now())
+        except LookupError:
+            abort(404)
+        if not changed:
+            return _("Nothing changed.")
+        said = {"channel": _("reminders now by %(channel)s", channel=words(form.channel.data)),
+                "opt_in": _("WhatsApp opt-in recorded"), "whatsapp_problem": _("the \"not on WhatsApp\" flag cleared")}
+        return _("Saved: %(changes)s.", changes="; ".join(str(said[key]) for key in changed))
+    return _act(study_id, forms.ChannelForm, change)
 
 
 @bp.post("/participants/<study_id>/withdraw")

@@ -1,5 +1,11 @@
-"""Twilio's callbacks: message status, and SMS replies (STOP, START, HELP, an answer to an SMS
-question, anything else).
+"""Twilio's callbacks: message status, and SMS and WhatsApp replies (STOP, START, HELP, an answer
+to an SMS question, anything else).
+
+WhatsApp messages come with From=whatsapp:+E164, to /twilio/inbound (a Messaging Service posts both
+channels to one address) or to /twilio/whatsapp, which takes WhatsApp only: there a From without the
+prefix, or with no valid number after it, is a 400 and nothing is kept. The number is matched as
+E.164; WhatsApp's ProfileName and WaId (the patient's name and number) are never read or logged.
+An unknown number's WhatsApp message is kept for the nurses and gets no answer at all.
 
 Every request must carry a valid X-Twilio-Signature for the URL Twilio called and the exact
 form it posted, checked with the account's auth token; anything else gets 403 and changes
@@ -12,11 +18,17 @@ from flask import Blueprint, Response, abort, current_app, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from scheduler import channels
 from services import messaging, sms_answers
-from sms import webhook
+from sms import webhook, whatsapp
 from web import sms_questions
 from web.context import now, protocol
 from web.database import get_db
+from web.whatsapp_texts import OPT_IN_WORDING_VERSION, keyword_answer, opt_in_confirmed
+
+# A message has at most 10 media (Twilio's NumMedia); we keep each one's type and address, no more.
+MAX_MEDIA = 10
+MAX_MEDIA_FIELD = 500
 
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 
@@ -50,11 +62,49 @@ def status():
 @bp.post("/inbound")
 def inbound():
     sender = request.form.get("From", "")
+    if sender.startswith(whatsapp.PREFIX):
+        return whatsapp_inbound()
     body = request.form.get("Body")
     if not sender or body is None:
         abort(400)
     reply = sms_answers.receive_reply(get_db(), protocol(), sender=sender, body=body,
                                       sid=request.form.get("MessageSid") or None, now=now())
+    return _answer(reply)
+
+
+@bp.post("/whatsapp")
+def whatsapp_inbound():
+    try:
+        sender = whatsapp.number_of(request.form.get("From", ""))
+    except ValueError:
+        abort(400)
+    body = request.form.get("Body")
+    media = _media()
+    if body is None:
+        abort(400)
+    reply = sms_answers.receive_reply(get_db(), protocol(), sender=sender, body=body,
+                                      sid=request.form.get("MessageSid") or None, now=now(),
+                                      channel=channels.WHATSAPP, payload=request.form.get("ButtonPayload") or None,
+                                      media=media, wording_version=OPT_IN_WORDING_VERSION)
+    if not reply.known:   # no answer that could tell a stranger what this number is for
+        return _twiml()
+    if reply.opted_in:
+        return _twiml(opt_in_confirmed(reply.language))
+    if not reply.replayed and reply.keyword in (messaging.STOP, messaging.START):
+        return _twiml(keyword_answer("stopped" if reply.keyword == messaging.STOP else "started", reply.language))
+    return _answer(reply)
+
+
+def _media() -> list[dict]:
+    """Each attachment's type and Twilio address (kept for the nurses, never fetched or read)."""
+    count = request.form.get("NumMedia", "0") or "0"
+    if not count.isdigit() or int(count) > MAX_MEDIA:
+        abort(400)
+    return [{"type": request.form.get(f"MediaContentType{n}", "")[:MAX_MEDIA_FIELD],
+             "url": request.form.get(f"MediaUrl{n}", "")[:MAX_MEDIA_FIELD]} for n in range(int(count))]
+
+
+def _answer(reply: messaging.Reply) -> Response:
     if reply.replayed:
         return _twiml()
     if reply.keyword == messaging.HELP:
