@@ -34,6 +34,8 @@ EXTRA_COLUMNS = ("vas_mode", "odi_answered", "odi_band", "nsaid_reduction_pct", 
 IDENTIFIABLE_COLUMNS = ("phone", "timezone", "language", "procedure_date", "enrolled_at", "withdrawn_at",
                         "allocation_reason", "withdrawal_reason")
 COLUMNS = FIXED_COLUMNS + EXTRA_COLUMNS
+# Last of all (after the clinician and identifying columns): whether a row's answers were corrected.
+CORRECTION_COLUMNS = ("version", "corrected_reason")
 # The variables of the wide file: one column per variable per timepoint, e.g. vas_month1.
 WIDE_VARIABLES = FIXED_COLUMNS[3:] + ("vas_mode", "nsaid_reduction_pct", "completed_at", "source")
 INSTRUMENT_VERSION_COLUMNS = {"vas": "vas_version", "odi": "odi_version", "satisfaction": "satisfaction_version",
@@ -124,6 +126,14 @@ def codebook(protocol: Protocol, identifiable: bool = False) -> list[Variable]:
             Variable("withdrawal_reason", "Why the participant withdrew (free text)", "string"),
         ]
         variables += clinical[len(clinical_dataset.CLINICAL_COLUMNS):]
+    variables += [
+        Variable("version", "Highest version among the timepoint's answers", "integer", "", ">= 1",
+                 derivation="1 when no answer of the row was corrected; a correction stores a new version of an "
+                            "answer (the old one kept) and the row carries the newest. Blank: no answers"),
+        Variable("corrected_reason", "Why the row's answers were corrected (free text)", "string",
+                 derivation="for each corrected answer, \"instrument: reason\" (the reason given for its newest "
+                            "version), joined by \"; \" in instrument order; blank when none was corrected"),
+    ]
     given_at = {name: ", ".join(tp.id for tp in protocol.timepoints if name in tp.instruments)
                 for name in ("vas", "odi", "satisfaction", "medication")}
     given_at["clinician form"] = "once per participant (the same on each of their rows)"
@@ -132,9 +142,10 @@ def codebook(protocol: Protocol, identifiable: bool = False) -> list[Variable]:
 
 
 def columns(identifiable: bool = False) -> tuple[str, ...]:
-    """The long file's columns: the contract's, then extras, clinician variables, identifiers."""
+    """The long file's columns: the contract's, then extras, clinician variables, identifiers, and
+    the answers' version and correction reason."""
     return (COLUMNS + clinical_dataset.CLINICAL_COLUMNS + (IDENTIFIABLE_COLUMNS if identifiable else ())
-            + (clinical_dataset.CLINICAL_IDENTIFIABLE if identifiable else ()))
+            + (clinical_dataset.CLINICAL_IDENTIFIABLE if identifiable else ()) + CORRECTION_COLUMNS)
 
 
 def _by_study_id(rows: Iterator[dict]) -> Iterator[tuple[str, list[dict]]]:
@@ -229,6 +240,9 @@ def _row(base: dict[str, str], timepoint: str, answers: dict[str, dict], window:
             row[column] = answers[instrument]["instrument_version"]
     if answers:
         row["submitted_at"] = max(a["submitted_at"] for a in answers.values())
+        row["version"] = str(max(a["version"] for a in answers.values()))
+        row["corrected_reason"] = "; ".join(f"{name}: {answers[name]['corrected_reason']}" for name in sorted(answers)
+                                            if answers[name]["version"] > 1 and answers[name]["corrected_reason"])
         row["source"] = ",".join(sorted({a["source"] for a in answers.values()}))
     if window and window["completed_at"]:
         row["completed_at"] = window["completed_at"]

@@ -18,6 +18,13 @@ MAX_MME_MG_DAY = 1000.0
 TOTALS_TOLERANCE = 0.01
 
 
+def whole_number(text: str) -> int | None:
+    """A cell's whole number, or None when it is not one: ASCII-style decimal digits only
+    (isdecimal, not isdigit: "²" is a digit int() cannot read), and at most 9 of them, so a cell of
+    thousands of digits is a bad cell to name, never int()'s 4,300-digit ValueError."""
+    return int(text) if text.isdecimal() and len(text) <= 9 else None
+
+
 def _vas(row, problem, instrument):
     mode = row.get("vas_mode") or "line"
     text = row["vas"]
@@ -45,8 +52,7 @@ def _odi(row, problem, odi):
                                     f"section {field_name.removeprefix('odi_')}: leave it blank")
                 ok = False
             continue
-        # isdecimal, not isdigit: "²" is a digit that int() cannot read.
-        value = int(text) if text.isdecimal() else None
+        value = whole_number(text)
         if text and (value is None or value > 5):
             problem(field_name, f"{text!r} is out of range: 0-5, or blank")
             ok = False

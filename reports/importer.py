@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from questionnaires.odi import FIELDS as ODI_FIELDS
 from questionnaires.protocol import Protocol
 from reports import clinical_dataset, dataset
-from reports.import_checks import CHECKERS
+from reports.import_checks import CHECKERS, whole_number
 from storage.bulk import stored_json
 
 REQUIRED = ("study_id", "arm", "timepoint")
@@ -28,7 +28,8 @@ STUDY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 # Columns an export writes that this import does not read: derived values, identifiers, and the
 # clinician variables (`crf import` reads those).
 IGNORED = set(dataset.EXTRA_COLUMNS) - set(dataset.MED_COLUMNS) - {"vas_mode", "punctures"} | set(
-    dataset.IDENTIFIABLE_COLUMNS) | set(clinical_dataset.CLINICAL_COLUMNS) | set(clinical_dataset.CLINICAL_IDENTIFIABLE)
+    dataset.IDENTIFIABLE_COLUMNS) | set(clinical_dataset.CLINICAL_COLUMNS) | set(clinical_dataset.CLINICAL_IDENTIFIABLE) \
+    | set(dataset.CORRECTION_COLUMNS)
 KNOWN = set(dataset.FIXED_COLUMNS) | set(dataset.MED_COLUMNS) | {"vas_mode", "punctures"} | IGNORED
 # The instruments a row may hold, in the order they are checked: every column its check reads, and
 # how many of them, from the first, make it present (a given value in any). vas_mode alone is no VAS.
@@ -189,9 +190,9 @@ class _Rows:
             return
         self.seen[key] = number
         parsed.arms.setdefault(study_id, arm)
-        if punctures and (not punctures.isdecimal() or not 1 <= int(punctures) <= 6):
+        if punctures and not 1 <= (whole_number(punctures) or 0) <= 6:
             problem("punctures", "1-6, or blank")
-        parsed.punctures.setdefault(study_id, int(punctures) if punctures.isdecimal() else None)
+        parsed.punctures.setdefault(study_id, whole_number(punctures))
 
         for instrument, values_of, presence, columns, checker in self.instruments:
             values = values_of(row)

@@ -115,7 +115,7 @@ def log_contact(db, protocol: Protocol, study_id: str, *, kind: str, outcome: st
     timepoint = timepoint or None
     if timepoint is not None and protocol.timepoint(timepoint) is None:
         errors["timepoint"] = "not a timepoint of this protocol"
-    note = (note or "").strip() or None
+    note = clean_text(note) or None      # controls dropped; nothing visible is no note
     if note and len(note) > MAX_NOTE_LENGTH:
         errors["note"] = f"at most {MAX_NOTE_LENGTH} characters"
     if errors:

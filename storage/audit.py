@@ -18,6 +18,7 @@ ACTIONS = {
     "issue_link": "Patient link issued",
     "request_sms": "SMS asked for by staff",
     "submit": "Answers received",
+    "correct_answer": "Answer corrected (a new version, the old one kept)",
     "update_contact": "Contact details changed",
     "sms_opt_out": "SMS stopped (opted out)",
     "sms_opt_in": "SMS restarted (opted in)",

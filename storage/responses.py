@@ -44,7 +44,14 @@ def newest(db: sqlite_utils.Database, *, participant_id: int | None = None,
 
 
 # What an export needs of one answer, in this order (answers and scores decoded).
-EXPORTED = ("timepoint", "instrument", "instrument_version", "answers", "scores", "source", "submitted_at")
+# ``version`` is the answer's version (1 unless corrected); ``corrected_reason`` the reason the
+# audit log gives for the correction that made it (None for version 1).
+EXPORTED = ("timepoint", "instrument", "instrument_version", "answers", "scores", "source", "submitted_at",
+            "version", "corrected_reason")
+# The reason given for a version of an answer: the newest reason the audit log holds on the response
+# (entity 'response', entity_id its id), as storage.answer_history reads it too.
+_REASON = ("(SELECT a.reason FROM audit_log a WHERE a.entity = 'response' AND a.entity_id = CAST({id} AS TEXT) "
+           "AND a.reason IS NOT NULL ORDER BY a.id DESC LIMIT 1)")
 
 
 def newest_by_study_id(db: sqlite_utils.Database) -> Iterator[tuple[str, list[dict]]]:
@@ -56,7 +63,8 @@ def newest_by_study_id(db: sqlite_utils.Database) -> Iterator[tuple[str, list[di
     """
     sql = ("SELECT p.study_id, '[' || group_concat('[' || json_quote(n.timepoint) || ',' || json_quote(n.instrument) "
            "|| ',' || json_quote(r.instrument_version) || ',' || r.answers || ',' || r.scores || ',' "
-           "|| json_quote(r.source) || ',' || json_quote(r.submitted_at) || ']') || ']' "
+           "|| json_quote(r.source) || ',' || json_quote(r.submitted_at) || ',' || n.version || ',' "
+           f"|| json_quote(CASE WHEN n.version > 1 THEN {_REASON.format(id='r.id')} END) || ']') || ']' "
            f"FROM {NEWEST} JOIN participants p ON p.id = n.participant_id "
            "GROUP BY p.study_id ORDER BY p.study_id")
     for study_id, answers in db.conn.execute(sql):
@@ -123,3 +131,29 @@ def submission_key_names(db: sqlite_utils.Database, key: str) -> tuple[int, str,
     row = db.conn.execute("SELECT participant_id, timepoint, instrument FROM responses WHERE submission_key = ?",
                           [key]).fetchone()
     return None if row is None else tuple(row)
+
+
+def versions_of(db: sqlite_utils.Database, participant_id: int, timepoint: str, instrument: str) -> list[dict]:
+    """Every version of one answer, oldest first, answers and scores decoded, each with ``reason``
+    and ``corrected_at``: the reason its correction gave, and when (None for version 1)."""
+    rows = db.query(f"SELECT r.*, {_REASON.format(id='r.id')} AS reason, (SELECT a.at FROM audit_log a "
+                    "WHERE a.entity = 'response' AND a.entity_id = CAST(r.id AS TEXT) AND a.action = 'correct_answer' "
+                    "ORDER BY a.id DESC LIMIT 1) AS corrected_at FROM responses r "
+                    "WHERE r.participant_id = ? AND r.timepoint = ? AND r.instrument = ? ORDER BY r.version",
+                    [participant_id, timepoint, instrument])
+    return [_decoded(row) for row in rows]
+
+
+def insert_correction(db: sqlite_utils.Database, previous: dict, *, version: int, answers: dict, scores: dict,
+                      recorded_by: str) -> int | None:
+    """Store a corrected answer as version ``version`` of ``previous``'s answer (a row of
+    ``versions_of``), the old versions kept; its id, or None (nothing stored) when that version is
+    already there: another correction came first. The form's time, source and input mode stay those
+    of the answer it corrects (when it was answered does not change); who recorded it is the corrector."""
+    cursor = db.conn.execute(
+        "INSERT OR IGNORE INTO responses (participant_id, timepoint, instrument, instrument_version, version, answers, "
+        "scores, input_mode, source, submitted_at, recorded_by, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (previous["participant_id"], previous["timepoint"], previous["instrument"], previous["instrument_version"],
+         version, json.dumps(answers, sort_keys=True), json.dumps(scores, sort_keys=True), previous["input_mode"],
+         previous["source"], previous["submitted_at"], recorded_by, previous.get("answered_at")))
+    return cursor.lastrowid if cursor.rowcount == 1 else None
