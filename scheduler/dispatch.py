@@ -13,7 +13,7 @@ The database is the source of truth. A pass:
 3. Sends the group outside any transaction: the console gateway appends it to its outbox in one
    write and one fsync; a gateway that sends one message at a time (Twilio) is asked for each in
    turn, and starts no send once half the lease has gone (those go back to pending, unsent).
-4. Records the outcomes and settles the group's reminders, in one transaction.
+4. Records the outcomes and settles the group's reminders, in one transaction (scheduler.outcomes).
 
 So a group of CLAIM_BATCH reminders costs two commits and, on the console, one outbox fsync.
 
@@ -65,11 +65,12 @@ from typing import Protocol as Interface
 from zoneinfo import ZoneInfo
 
 from questionnaires.protocol import Protocol
-from scheduler import channels, outgoing, recovery
+from scheduler import channels, outcomes, outgoing, recovery
+from scheduler.outcomes import HELD_BACK, MAX_TRIES, RETRY_BASE  # noqa: F401  (named here too: the pass's rules)
 from scheduler import reminders as policy
 from scheduler.sms_text import new_reference
 from sms import gateway as sms
-from storage import messages, participants, tokens, write
+from storage import messages, tokens, write
 from storage import reminders as rows
 from storage.db import parse_utc
 
@@ -86,17 +87,10 @@ CLAIM_BATCH = 20
 # A group sent one message at a time starts no send once this share of its lease has gone, so
 # the last send ends well inside the lease (CLAIM_LEASE is 8 of Twilio's 15 s request timeouts).
 SEND_WITHIN_LEASE = 0.5
-# Rate limits (20429/429), 5xx and timeouts: retried 1, 2, 4, 8 minutes later, then the
-# reminder is marked failed for the nurses. Twilio asks for exponential backoff on 429s.
-MAX_TRIES = 5
-RETRY_BASE = timedelta(minutes=1)
 ACTOR = "reminders"
 # A pass that meets another writer's lock (a second pass, a cron pass, a burst of submissions)
 # keeps waiting this long, rather than dying mid-pass; well inside the lease.
 LOCK_PATIENCE = 30.0
-# What _send gives for a message of a group it did not hand to the gateway: that reminder goes
-# back to pending, unsent. (Compared by identity: no gateway can return this object.)
-HELD_BACK = sms.SendResult("held_back")
 
 
 class Messaging(Interface):
@@ -242,8 +236,8 @@ class Dispatcher:
         if group.to_send:
             results = self._send(db, group, now)
             with write(db, wait_for_lock=LOCK_PATIENCE):   # sent: the outcome must be recorded
-                group.outcomes.update(self._record(db, group.to_send, group.message_ids, results, now,
-                                                   group.outgoing))
+                group.outcomes.update(outcomes.record(self.messaging, db, group.to_send, group.message_ids,
+                                                      results, now, group.outgoing))
         return [group.outcomes[r["id"]] for r in group.claimed]
 
     def decide(self, reminder: dict, detail: dict, now: datetime, requested: bool = False) -> policy.Decision:
@@ -294,58 +288,3 @@ class Dispatcher:
     def _still_to_send(self, db, reminder: dict, now: datetime, requested: bool) -> bool:
         detail = self._details(db, [reminder["id"]], now)[reminder["id"]]
         return self.decide(reminder, detail, now, requested).action == policy.SEND
-
-    def _record(self, db, to_send: list[tuple[dict, dict]], message_ids: list[int],
-                results: list[sms.SendResult], now: datetime, outgoing_of: list[sms.Outgoing]) -> dict[int, str]:
-        outcomes: dict[int, str] = {}
-        recorded: list[messages.Result] = []
-        settled: list[rows.Settlement] = []
-        fallbacks: list[tuple[dict, int | None]] = []
-        for (reminder, detail), message_id, result, message in zip(to_send, message_ids, results, outgoing_of):
-            if result is HELD_BACK:
-                recorded.append(messages.Result(message_id, messages.NOT_SENT))
-                settled.append(rows.Settlement(reminder["id"], rows.PENDING))
-                outcomes[reminder["id"]] = "requeued"
-            elif result.outcome == sms.ACCEPTED:
-                recorded.append(messages.Result(message_id, result.status or "queued", result.sid, sent=True))
-                settled.append(rows.Settlement(reminder["id"], rows.SENT))
-                outcomes[reminder["id"]] = "sent"
-            else:
-                recorded.append(messages.Result(message_id, "failed", error_code=result.error_code))
-                outcome, settlement = self._refused(db, reminder, detail["participant"]["id"], result, now)
-                settled.append(settlement)
-                outcomes[reminder["id"]] = outcome
-                if channels.falls_back(message.channel, failed=settlement.status == rows.FAILED, retried=False,
-                                       sms_allowed=result.outcome not in (sms.OPTED_OUT, sms.BAD_NUMBER)):
-                    fallbacks.append((reminder, result.error_code))
-                    outcomes[reminder["id"]] = "fell_back"
-        messages.record_results(db, recorded, now=now)
-        rows.settle_many(db, settled, now)
-        # The failure and the SMS that replaces it commit together (see the module's docstring).
-        for reminder, error_code in fallbacks:
-            self.messaging.fall_back(db, reminder, error_code=error_code, now=now)
-        self.messaging.apply_early_statuses(db, [r.sid for r in recorded if r.sid])
-        return outcomes
-
-    def _refused(self, db, reminder: dict, participant_id: int, result: sms.SendResult,
-                 now: datetime) -> tuple[str, rows.Settlement]:
-        """A send the provider did not accept: what it means for the participant and the reminder."""
-        if result.outcome in (sms.OPTED_OUT, sms.BAD_NUMBER):
-            # Read afresh: an earlier send of this group may have opted out or flagged them already.
-            participant = participants.by_id(db, participant_id)
-            if result.outcome == sms.OPTED_OUT:
-                self.messaging.opt_out(db, participant, actor="twilio", reason=f"Twilio error {result.error_code}",
-                                       now=now, block_number=True)
-                return "opted_out", rows.Settlement(reminder["id"], rows.CANCELLED, policy.OPTED_OUT)
-            self.messaging.flag_number(db, participant, error_code=result.error_code, now=now)
-            return "bad_number", rows.Settlement(reminder["id"], rows.FAILED, policy.BAD_NUMBER)
-        if result.outcome == sms.NOT_ON_WHATSAPP:
-            participant = participants.by_id(db, participant_id)
-            self.messaging.flag_whatsapp(db, participant, error_code=result.error_code, now=now)
-            return "not_on_whatsapp", rows.Settlement(reminder["id"], rows.FAILED, channels.NOT_ON_WHATSAPP)
-        tries = reminder["tries"] + 1
-        if result.outcome == sms.RETRY and tries < MAX_TRIES:
-            return "retried", rows.Settlement(reminder["id"], rows.PENDING, f"retry after {result.error_code}",
-                                              now + RETRY_BASE * 2 ** (tries - 1), tries)
-        reason = "gateway_unavailable" if result.outcome == sms.RETRY else f"error {result.error_code}"
-        return "failed", rows.Settlement(reminder["id"], rows.FAILED, reason, tries=tries)
