@@ -28,10 +28,14 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     power cut.
     """
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA synchronous = FULL")
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-    if mode.lower() != "wal" and str(path) != ":memory:":
-        raise StorageError(f"could not switch {path} to WAL (journal_mode is {mode})")
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = FULL")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode.lower() != "wal" and str(path) != ":memory:":
+            raise StorageError(f"could not switch {path} to WAL (journal_mode is {mode})")
+    except BaseException:
+        conn.close()     # a damaged or unreadable file: the error is what matters, not a stray handle
+        raise
     return sqlite_utils.Database(conn)

@@ -261,3 +261,12 @@ def test_the_participant_page_says_when_their_number_is_blocked(app, client, clo
     assert "Number blocked since" not in client.get("/staff/participants/P-003").get_data(as_text=True)
     signed_post(client, INBOUND_URL, {"From": "+12025550101", "Body": "START", "MessageSid": "SMin2"})
     assert "Number blocked since" not in client.get("/staff/participants/P-002").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("code", ["9" * 20, "²", "-1", "30003x"])
+def test_a_status_callback_with_an_error_code_twilio_never_sends_is_refused_and_changes_nothing(client, trial, sent,
+                                                                                                  code):
+    before = state(trial)
+    response = signed_post(client, STATUS_URL, {"MessageSid": sent, "MessageStatus": "undelivered", "ErrorCode": code})
+    assert response.status_code == 400
+    assert state(trial) == before

@@ -49,7 +49,9 @@ def _twiml(text: str | None = None) -> Response:
 def status():
     sid = request.form.get("MessageSid", "")
     error = request.form.get("ErrorCode", "")
-    if not sid or (error and not error.isdigit()):
+    # Twilio's error codes are five digits: anything else (a 20-digit number would not fit SQLite's
+    # integers, "²" is a digit int() cannot read) is not a callback Twilio sends.
+    if not sid or (error and not (error.isdecimal() and len(error) <= 9)):
         abort(400)
     try:
         messaging.record_status(get_db(), sid=sid, status=request.form.get("MessageStatus", ""),
