@@ -19,18 +19,15 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from scheduler.links import token_in
-from services import enrollment
-from storage import init_db
 from storage.connection import open_db
 from storage.tokens import hash_token
+from tests.crash_support import enroll_due
 
 ROOT = Path(__file__).resolve().parents[2]
 FLASK = str(Path(sys.executable).with_name("flask"))
-LOCAL_HOUR = 13   # participants live where it is early afternoon now: not quiet hours
 
 
 @dataclass
@@ -56,26 +53,10 @@ class Outcome:
         return found + [f"a pass crashed: {crash}" for crash in self.crashes]
 
 
-def afternoon_zone(now: datetime) -> tuple[str, datetime]:
-    offset = (LOCAL_HOUR - now.hour + 12) % 24 - 12
-    return "Etc/GMT" + (f"{-offset:+d}" if offset else "+0"), now + timedelta(hours=offset)
-
-
 def prepare(db_path: Path, participants: int) -> None:
     """A trial whose ``participants`` each have their day-1 reminder due now."""
-    from app import create_app
-
-    init_db(db_path)
-    protocol = create_app({"DATABASE": str(db_path)}).extensions["protocol"]
-    now = datetime.now(timezone.utc)
-    zone, local_now = afternoon_zone(now)
-    db = open_db(db_path)
-    db.execute("PRAGMA synchronous = OFF")   # setup only
-    for n in range(participants):
-        enrollment.enroll(db, protocol, enrollment.validate_enrollment(
-            protocol, ["en"], study_id=f"C-{n:04d}", arm="AB"[n % 2], phone=f"+2010{n:08d}", timezone=zone,
-            language="en", procedure_date=local_now.date() - timedelta(days=1)), actor="test", now=now)
-    db.close()
+    enroll_due(db_path, participants, study_id=lambda n: f"C-{n:04d}", phone=lambda n: f"+2010{n:08d}",
+               arm=lambda n: "AB"[n % 2])
 
 
 def run(tmp: Path, *, participants: int, kills: int, send_delay: float, seed: int = 7,

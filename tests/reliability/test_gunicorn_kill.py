@@ -29,7 +29,7 @@ from storage import init_db
 from storage.connection import open_db
 from tests.prism_support import free_port
 from tests.reliability.invariants import problems
-from tests.test_crash import wait_for
+from tests.crash_support import wait_for
 from tests.test_serve import GUNICORN, ROOT
 
 SUBMISSIONS = 1000
