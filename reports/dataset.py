@@ -1,17 +1,15 @@
-"""The scored dataset: its columns, its codebook, and one row per participant per timepoint.
+"""The scored dataset's columns and codebook: one row per participant per timepoint (long), or one
+per participant (wide).
 
 The first columns are a contract (scripts and the paper-data import rely on them, in this order):
 study_id, arm, timepoint, vas, odi_1 ... odi_10, odi_score, sat_procedure, sat_results,
 nsaid_mg_day, mme_mg_day. A blank always means missing. More columns follow.
 
-Rows come out as a stream, a participant at a time, so an export's memory stays flat however big
-the trial grows.
+The rows themselves are built in reports/dataset_rows.py.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
-from itertools import groupby
 
 from questionnaires.medication import DRUGS, MAX_ROWS
 from questionnaires.odi import FIELDS as ODI_FIELDS
@@ -19,9 +17,7 @@ from questionnaires.odi import SECTIONS
 from questionnaires.protocol import Protocol
 from questionnaires.satisfaction import LEVEL_LABELS
 from reports import clinical_dataset
-from reports.derived import nsaid_reduction
-from reports.variables import Variable, _number
-from storage import participants, responses
+from reports.variables import Variable
 
 FIXED_COLUMNS = ("study_id", "arm", "timepoint", "vas", *ODI_FIELDS, "odi_score", "sat_procedure", "sat_results",
                  "nsaid_mg_day", "mme_mg_day")
@@ -148,108 +144,6 @@ def columns(identifiable: bool = False) -> tuple[str, ...]:
             + (clinical_dataset.CLINICAL_IDENTIFIABLE if identifiable else ()) + CORRECTION_COLUMNS)
 
 
-def _by_study_id(rows: Iterator[dict]) -> Iterator[tuple[str, list[dict]]]:
-    """(study_id, its rows) from rows ordered by study_id."""
-    for study_id, group in groupby(rows, key=lambda row: row["study_id"]):
-        yield study_id, list(group)
-
-
-def long_rows(db, protocol: Protocol, identifiable: bool = False) -> Iterator[dict[str, str]]:
-    """One row per participant per protocol timepoint, as text (blank = missing), streamed.
-
-    Three queries in all, each ordered by study_id (participants, their newest answers, their
-    windows with the channel of the reminder behind each completed one), merged a participant at a
-    time: memory stays flat however big the trial.
-    """
-    blank = dict.fromkeys(columns(identifiable), "")
-    answer_groups = responses.newest_by_study_id(db)
-    window_groups = _by_study_id(participants.windows_by_study_id(db))
-    clinical_groups = clinical_dataset.grouped(db)
-    next_answers, next_windows = next(answer_groups, None), next(window_groups, None)
-    next_clinical = next(clinical_groups, None)
-    for person in participants.every(db):
-        records: list[dict] = []
-        if next_clinical and next_clinical[0] == person["study_id"]:
-            records, next_clinical = next_clinical[1], next(clinical_groups, None)
-        clinical = clinical_dataset.values(person, records, protocol, identifiable)
-        by_timepoint: dict[str, dict[str, dict]] = {}
-        if next_answers and next_answers[0] == person["study_id"]:
-            for response in next_answers[1]:
-                by_timepoint.setdefault(response["timepoint"], {})[response["instrument"]] = response
-            next_answers = next(answer_groups, None)
-        windows: dict[str, dict] = {}
-        if next_windows and next_windows[0] == person["study_id"]:
-            windows = {row["timepoint"]: row for row in next_windows[1]}
-            next_windows = next(window_groups, None)
-        baseline_nsaid = nsaid_of(by_timepoint.get(protocol.baseline.id, {}))
-        base = _participant_row(blank, person, identifiable) | clinical    # what every row of theirs repeats
-        for tp in protocol.timepoints:
-            answers = by_timepoint.get(tp.id, {})
-            reduction = (nsaid_reduction(protocol, tp.id, baseline_nsaid, nsaid_of(answers))
-                         if "medication" in answers else None)
-            yield _row(base, tp.id, answers, windows.get(tp.id), reduction)
-
-
-def nsaid_of(answers: dict[str, dict]) -> float | None:
-    """NSAID mg/day from one timepoint's answers (by instrument), if the medication form is there."""
-    return answers.get("medication", {}).get("scores", {}).get("nsaid_mg_day")
-
-
-def _participant_row(blank: dict[str, str], person: dict, identifiable: bool) -> dict[str, str]:
-    row = blank.copy()
-    row.update(study_id=person["study_id"], arm=person["arm"],
-               punctures="" if person["punctures"] is None else str(person["punctures"]),
-               stratum=person["stratum"] or "", allocation=person["allocation"], participant_status=person["status"])
-    if identifiable:
-        for key in IDENTIFIABLE_COLUMNS:
-            row[key] = "" if person.get(key) is None else str(person[key])
-    return row
-
-
-def _row(base: dict[str, str], timepoint: str, answers: dict[str, dict], window: dict | None,
-         nsaid_reduction_value: float | None) -> dict[str, str]:
-    row = base.copy()
-    row["timepoint"] = timepoint
-    if vas := answers.get("vas"):
-        row["vas"] = _number(vas["scores"]["vas_cm"], VAS_DECIMALS, fixed=True)
-        row["vas_mode"] = vas["scores"]["vas_mode"]
-    if odi := answers.get("odi"):
-        for field in ODI_FIELDS:
-            value = odi["answers"].get(field)
-            row[field] = "" if value is None else str(value)
-        row["odi_score"] = _number(odi["scores"]["odi_score"], SCORE_DECIMALS, fixed=True)
-        row["odi_answered"] = str(odi["scores"]["odi_answered"])
-        row["odi_band"] = odi["scores"]["odi_band"] or ""
-    if sat := answers.get("satisfaction"):
-        row["sat_procedure"] = str(sat["answers"]["sat_procedure"])
-        row["sat_results"] = str(sat["answers"]["sat_results"])
-    if med := answers.get("medication"):
-        scores = med["scores"]
-        row["nsaid_mg_day"] = _number(scores.get("nsaid_mg_day"), SCORE_DECIMALS)
-        row["mme_mg_day"] = _number(scores.get("mme_mg_day"), SCORE_DECIMALS)
-        row["paracetamol_mg_day"] = _number(scores.get("paracetamol_mg_day"), SCORE_DECIMALS)
-        row["nsaid_reduction_pct"] = _number(nsaid_reduction_value, SCORE_DECIMALS)
-        if "items" in med["answers"]:  # the form's rows; a paper form may give daily totals only
-            row["med_took_any"] = med["answers"]["took_any"]
-            for n, item in enumerate(med["answers"]["items"], 1):
-                row[f"med_{n}_drug"] = item["drug"]
-                row[f"med_{n}_strength_mg"] = _number(item["strength_mg"], SCORE_DECIMALS)
-                row[f"med_{n}_doses_per_day"] = str(item["doses_per_day"])
-    for instrument, column in INSTRUMENT_VERSION_COLUMNS.items():
-        if instrument in answers:
-            row[column] = answers[instrument]["instrument_version"]
-    if answers:
-        row["submitted_at"] = max(a["submitted_at"] for a in answers.values())
-        row["version"] = str(max(a["version"] for a in answers.values()))
-        row["corrected_reason"] = "; ".join(f"{name}: {answers[name]['corrected_reason']}" for name in sorted(answers)
-                                            if answers[name]["version"] > 1 and answers[name]["corrected_reason"])
-        row["source"] = ",".join(sorted({a["source"] for a in answers.values()}))
-    if window and window["completed_at"]:
-        row["completed_at"] = window["completed_at"]
-        row["reminder_channel"] = window["reminder_channel"] or ""
-    return row
-
-
 # Which instrument each wide variable comes from; a timepoint gets only its instruments' columns.
 WIDE_INSTRUMENT = {"vas": "vas", "vas_mode": "vas", **{field: "odi" for field in ODI_FIELDS}, "odi_score": "odi",
                    "sat_procedure": "satisfaction", "sat_results": "satisfaction", "nsaid_mg_day": "medication",
@@ -268,18 +162,3 @@ PARTICIPANT_COLUMNS = ("study_id", "arm", "punctures", "stratum", "allocation", 
 def wide_columns(protocol: Protocol) -> tuple[str, ...]:
     return (*PARTICIPANT_COLUMNS, *(f"{variable}_{tp.id}" for tp in protocol.timepoints
                                     for variable in wide_variables(protocol, tp)), *clinical_dataset.CLINICAL_COLUMNS)
-
-
-def wide_rows(db, protocol: Protocol) -> Iterator[dict[str, str]]:
-    """One row per participant, e.g. vas_month1, streamed from the long rows."""
-    current: dict[str, str] | None = None
-    kept = {tp.id: wide_variables(protocol, tp) for tp in protocol.timepoints}
-    for row in long_rows(db, protocol):
-        if current is None or current["study_id"] != row["study_id"]:
-            if current is not None:
-                yield current
-            current = {key: row[key] for key in PARTICIPANT_COLUMNS + clinical_dataset.CLINICAL_COLUMNS}
-        for variable in kept[row["timepoint"]]:
-            current[f"{variable}_{row['timepoint']}"] = row[variable]
-    if current is not None:
-        yield current

@@ -1,28 +1,27 @@
 """Writing the scored dataset: long CSV, wide CSV, XLSX with its codebook, SPSS .sav, and the
 codebook on its own (CSV, HTML).
 
-CSV and XLSX are written row by row from the streamed rows, so memory stays flat. pyreadstat can
-only write a whole DataFrame, so the .sav is built in memory: about 150 bytes a row, some 20 MB
-for 20,000 participants x 6 timepoints.
+The rows come as lists of text from reports/dataset_rows.py, streamed. CSV is written a chunk of
+rows at a time and XLSX row by row (reports/export_xlsx.py), so memory stays flat; pyreadstat can
+only write a whole DataFrame, so the .sav is built in memory (reports/export_sav.py).
 """
 from __future__ import annotations
 
 import csv
-import re
-from array import array
 import html
 import io
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, islice
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from questionnaires.protocol import Protocol
-from reports import clinical_dataset, dataset
-
-CODEBOOK_FIELDS = ("name", "label", "type", "unit", "allowed", "instrument", "timepoints", "derivation")
+from reports import clinical_dataset, dataset, dataset_rows
+from reports.export_sav import write_sav
+from reports.export_xlsx import CODEBOOK_FIELDS, codebook_rows_from, write_xlsx  # noqa: F401 (also export's API)
 
 
 @dataclass(frozen=True)
@@ -52,16 +51,17 @@ DOWNLOADS = {f.id: f for f in FORMAT_TABLE}
 FORMATS = tuple(f.id for f in FORMAT_TABLE if not f.codebook)
 
 
-def _table(db, protocol: Protocol, fmt: str, identifiable: bool) -> tuple[Iterable[dict[str, str]], tuple[str, ...]]:
-    """(rows, columns) of a CSV format: the data streamed from the database, or the codebook."""
+def _table(db, protocol: Protocol, fmt: str, identifiable: bool) -> tuple[Iterable[Sequence[str]], tuple[str, ...]]:
+    """(rows as lists of cells, columns) of a CSV format: the data streamed from the database, or the codebook."""
     if fmt == "csv":
-        return dataset.long_rows(db, protocol, identifiable), dataset.columns(identifiable)
+        return dataset_rows.long_lists(db, protocol, identifiable), dataset.columns(identifiable)
     if fmt == "wide-csv":
-        return dataset.wide_rows(db, protocol), dataset.wide_columns(protocol)
+        return dataset_rows.wide_rows(db, protocol), dataset.wide_columns(protocol)
     if fmt == "codebook-csv":
-        return codebook_rows(protocol, identifiable), CODEBOOK_FIELDS
+        return _picked(codebook_rows(protocol, identifiable), CODEBOOK_FIELDS), CODEBOOK_FIELDS
     if fmt == "events-csv":
-        return clinical_dataset.event_rows(db, protocol, identifiable), clinical_dataset.event_columns(identifiable)
+        names = clinical_dataset.event_columns(identifiable)
+        return _picked(clinical_dataset.event_rows(db, protocol, identifiable), names), names
     raise ValueError(f"{fmt!r} is not a CSV format")
 
 
@@ -70,7 +70,7 @@ def text_chunks(db, protocol: Protocol, fmt: str, identifiable: bool = False) ->
     if fmt == "codebook-html":
         yield codebook_html(protocol, identifiable)
     else:
-        yield from csv_chunks(*_table(db, protocol, fmt, identifiable))
+        yield from table_chunks(*_table(db, protocol, fmt, identifiable))
 
 
 def write_file(db, protocol: Protocol, fmt: str, path: Path, identifiable: bool = False) -> int | None:
@@ -79,23 +79,25 @@ def write_file(db, protocol: Protocol, fmt: str, path: Path, identifiable: bool 
         raise ValueError(f"format must be one of {', '.join(DOWNLOADS)}")
     if fmt in ("xlsx", "sav"):
         write = write_xlsx if fmt == "xlsx" else write_sav
-        return write(dataset.long_rows(db, protocol, identifiable), dataset.codebook(protocol, identifiable), path)
+        return write(dataset_rows.long_lists(db, protocol, identifiable), dataset.codebook(protocol, identifiable),
+                     path)
     if fmt == "codebook-html":
         path.write_text(codebook_html(protocol, identifiable), encoding="utf-8")
         return None
     with open(path, "w", encoding="utf-8", newline="") as out:
-        count = write_csv(*_table(db, protocol, fmt, identifiable), out)
+        count = write_table(*_table(db, protocol, fmt, identifiable), out)
     return None if DOWNLOADS[fmt].codebook else count
 
 
 # OWASP's rule against CSV injection: a cell a spreadsheet would run as a formula (it starts with
 # = + - @, a tab or a carriage return) gets a leading apostrophe, so it opens as text. A number
-# ("-12.5") stays a number. Rows are screened whole first, so a clean row costs one search.
-# A carriage return inside free text becomes a line feed: with "\n" line ends, Python's csv quotes
-# a cell holding "\n" but not one holding only "\r", which would break the row for a reader.
+# ("-12.5") stays a number. A carriage return inside free text becomes a line feed: with "\n" line
+# ends, Python's csv quotes a cell holding "\n" but not one holding only "\r", which would break
+# the row for a reader.
 _RISKY_START = "=+-@\t\r"
 _RISKY_CELL = re.compile(r"(?:^|\x1f)[=+\-@\t]|\r")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+SCREENED_ROWS = 256
 
 
 def _safe(cell: str) -> str:
@@ -103,47 +105,85 @@ def _safe(cell: str) -> str:
     return "'" + lines if cell[:1] and cell[0] in _RISKY_START and not _NUMBER.fullmatch(cell) else lines
 
 
-def neutralised(cells: tuple[str, ...]) -> tuple[str, ...]:
+def neutralised(cells: Sequence[str]) -> Sequence[str]:
+    """One row, each formula-like cell neutralised (the row itself when none is: one search)."""
     if not _RISKY_CELL.search("\x1f".join(cells)):
         return cells
     return tuple(_safe(cell) for cell in cells)
 
 
-def _cells(fieldnames: list[str]):
-    """A row's cells in the columns' order, picked at C speed (a DictWriter looks each up in
-    Python), with any formula neutralised."""
-    pick = itemgetter(*fieldnames)
+def _clean(text: str) -> bool:
+    """Whether no cell of ``text`` (every cell follows a \\x1f) needs neutralising: none holds a
+    \\r, none starts with = @ or a tab, and each starting with + or - is wholly a number. Each test
+    is one of str's own searches over the text: no regular expression scans it character by character."""
+    if "\r" in text or "\x1f=" in text or "\x1f@" in text or "\x1f\t" in text:
+        return False
+    for sign in ("\x1f-", "\x1f+"):
+        at = text.find(sign)
+        while at >= 0:
+            end = text.find("\x1f", at + 1)
+            if not _NUMBER.fullmatch(text, at + 1, len(text) if end < 0 else end):
+                return False
+            at = text.find(sign, at + 1)
+    return True
+
+
+def screened(rows: Iterable[Sequence[str]]) -> Iterator[list[Sequence[str]]]:
+    """The rows in chunks of SCREENED_ROWS, every formula-like cell neutralised. A chunk with none,
+    the usual case, is joined once and searched a few times: no Python call per row or per cell.
+    A cell that itself holds a \\x1f would blur the cells' edges, so the count of \\x1f must be the
+    count of cells; otherwise, as for a chunk with anything to neutralise, each row is screened."""
+    rows = iter(rows)
+    while chunk := list(islice(rows, SCREENED_ROWS)):
+        text = "\x1f" + "\x1f".join(chain.from_iterable(chunk))
+        if text.count("\x1f") != sum(map(len, chunk)) or not _clean(text):
+            chunk = [neutralised(row) for row in chunk]
+        yield chunk
+
+
+def _picked(rows: Iterable[Mapping[str, str]], fieldnames: Sequence[str]) -> Iterator[Sequence[str]]:
+    """Dict rows as lists of cells in the columns' order, picked at C speed (a DictWriter looks
+    each up in Python)."""
     if len(fieldnames) == 1:
-        return lambda row: neutralised((pick(row),))
-    return lambda row: neutralised(pick(row))
+        return ((row[fieldnames[0]],) for row in rows)
+    return map(itemgetter(*fieldnames), rows)
 
 
-def write_csv(rows: Iterable[dict[str, str]], fieldnames: Iterable[str], out: TextIO) -> int:
-    fieldnames = list(fieldnames)
+def write_table(rows: Iterable[Sequence[str]], fieldnames: Iterable[str], out: TextIO) -> int:
+    """Rows given as lists of cells in the columns' order, as CSV; returns the rows written."""
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(fieldnames)
+    writer.writerow(list(fieldnames))
     count = 0
-    cells = _cells(fieldnames)
-    for row in rows:
-        writer.writerow(cells(row))
-        count += 1
+    for chunk in screened(rows):
+        writer.writerows(chunk)
+        count += len(chunk)
     return count
 
 
-def csv_chunks(rows: Iterable[dict[str, str]], fieldnames: Iterable[str]) -> Iterator[str]:
-    """The same CSV as text chunks, for a streamed HTTP response."""
+def write_csv(rows: Iterable[Mapping[str, str]], fieldnames: Iterable[str], out: TextIO) -> int:
+    """Dict rows as CSV, in the columns' order; returns the rows written."""
     fieldnames = list(fieldnames)
+    return write_table(_picked(rows, fieldnames), fieldnames, out)
+
+
+def table_chunks(rows: Iterable[Sequence[str]], fieldnames: Iterable[str]) -> Iterator[str]:
+    """``write_table``'s CSV as text chunks of about 64 KB, for a streamed HTTP response."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(fieldnames)
-    cells = _cells(fieldnames)
-    for row in rows:
-        writer.writerow(cells(row))
+    writer.writerow(list(fieldnames))
+    for chunk in screened(rows):
+        writer.writerows(chunk)
         if buffer.tell() > 64 * 1024:
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue()
+
+
+def csv_chunks(rows: Iterable[Mapping[str, str]], fieldnames: Iterable[str]) -> Iterator[str]:
+    """The CSV of dict rows as text chunks, for a streamed HTTP response."""
+    fieldnames = list(fieldnames)
+    return table_chunks(_picked(rows, fieldnames), fieldnames)
 
 
 def codebook_rows(protocol: Protocol, identifiable: bool = False) -> list[dict[str, str]]:
@@ -162,98 +202,3 @@ def codebook_html(protocol: Protocol, identifiable: bool = False) -> str:
             f"vertical-align:top}}</style></head><body><h1>Codebook</h1><p>{html.escape(protocol.title)}. One row per "
             f"participant per timepoint; a blank cell is missing.</p><p>Timepoints (instruments given):</p>"
             f"<ul>{timepoints}</ul><table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table></body></html>")
-
-
-def write_xlsx(rows: Iterable[dict[str, str]], variables: list[dataset.Variable], path: Path) -> int:
-    """A "data" sheet (numbers as numbers) and a "codebook" sheet, streamed row by row.
-
-    rustpy-xlsxwriter (Rust's rust_xlsxwriter) writes in constant memory, about nine times as
-    fast as openpyxl's write-only mode or XlsxWriter's constant_memory on the same rows
-    (benchmarks/export_scale.py); text stays text, so a cell starting "=" is never a formula.
-    """
-    import pandas as pd
-    from rustpy_xlsxwriter import FastExcel
-
-    names = [v.name for v in variables]
-    typed = [_TYPED.get(v.type, _text) for v in variables]
-    count = 0
-
-    def records() -> Iterator[dict]:
-        nonlocal count
-        for row in rows:
-            count += 1
-            yield {name: cast(row[name]) for name, cast in zip(names, typed)}
-
-    stream = records()
-    first = next(stream, None)
-    data = pd.DataFrame(columns=names) if first is None else chain((first,), stream)   # a header even when empty
-    FastExcel(str(path)).sheet("data", data).sheet("codebook", codebook_rows_from(variables)).save()
-    return count
-
-
-def codebook_rows_from(variables: list[dataset.Variable]) -> list[dict[str, str]]:
-    return [{"name": v.name, "label": v.label, "type": v.type, "unit": v.unit,
-             "allowed": v.allowed or "; ".join(f"{value} = {label}" for value, label in v.value_labels),
-             "instrument": v.instrument, "timepoints": v.timepoints, "derivation": v.derivation} for v in variables]
-
-
-def _text(text: str):
-    return text or None
-
-
-_TYPED = {"integer": lambda text: int(text) if text else None, "decimal": lambda text: float(text) if text else None}
-
-
-def _typed(text: str, kind: str):
-    """A cell's value as a spreadsheet holds it: a number, text, or None when blank."""
-    return _TYPED.get(kind, _text)(text)
-
-
-def write_sav(rows: Iterable[dict[str, str]], variables: list[dataset.Variable], path: Path) -> int:
-    """SPSS .sav with variable labels, and value labels for arm, timepoint and satisfaction.
-
-    SPSS value labels need numeric codes for string categories, so every string variable with
-    value labels (arm, timepoint, the clinician categories) is coded 1, 2, ... in its levels'
-    order, with the codes' meanings as value labels.
-    """
-    import numpy as np
-    import pandas as pd
-    import pyreadstat
-
-    coded = {v.name: {code: index for index, (code, _) in enumerate(v.value_labels, 1)}
-             for v in variables if v.value_labels and isinstance(v.value_labels[0][0], str)}
-    # Numbers (and coded categories) go straight into packed doubles, NaN for missing: 8 bytes a
-    # cell, not a Python float. Text is kept once per distinct value per column.
-    numeric = {v.name: array("d") for v in variables if v.name in coded or v.type in ("integer", "decimal")}
-    texts: dict[str, list[str]] = {v.name: [] for v in variables if v.name not in numeric}
-    distinct: dict[str, dict[str, str]] = {name: {} for name in texts}
-    nan = float("nan")
-    for row in rows:
-        for name, values in numeric.items():
-            text = row[name]
-            if name in coded:
-                values.append(coded[name].get(text, nan))
-            else:
-                values.append(float(text) if text else nan)
-        for name, values in texts.items():
-            text = row[name]
-            values.append(distinct[name].setdefault(text, text))
-    columns: dict[str, Any] = {}
-    for v in variables:
-        if v.name in numeric:
-            column = np.frombuffer(numeric[v.name], dtype=float)
-            # A category coded in full reads as whole numbers, as SPSS shows codes.
-            columns[v.name] = column.astype(np.int64) if v.name in coded and not np.isnan(column).any() else column
-        else:
-            columns[v.name] = texts[v.name]
-    frame = pd.DataFrame(columns)
-    value_labels = {name: {index: label for index, (_, label) in enumerate(v.value_labels, 1)}
-                    for v in variables for name in [v.name] if name in coded}
-    for v in variables:
-        if v.name in ("sat_procedure", "sat_results"):
-            value_labels[v.name] = {float(code): label for code, label in v.value_labels}
-    pyreadstat.write_sav(frame, str(path), column_labels={v.name: v.label for v in variables},
-                         variable_value_labels=value_labels,
-                         variable_measure={name: "nominal" for name in coded} | {"roots_injected": "ordinal"} | {
-                             "sat_procedure": "ordinal", "sat_results": "ordinal"})
-    return len(frame)

@@ -21,8 +21,12 @@ LAST_WHATSAPP_INBOUND = ("(SELECT MAX(w.created_at) FROM messages w WHERE w.dire
 # For a query on timepoints t: the channel of the reminder behind the timepoint. Of the reminder
 # messages the provider accepted for it (sent_at set) and did not fail, the newest one sent at or
 # before the timepoint was completed (storage.participants.windows_by_study_id gives it to the exports).
+# The timepoint's few reminders are found first (their unique index), then each one's messages
+# (messages_reminder): CROSS JOIN keeps that order. Left to itself, SQLite read messages first,
+# through messages_inbox, i.e. every outbound message once per timepoint: at 2,000 participants
+# with 20,000 messages the export's windows query took 161 s instead of 0.06 s.
 REMINDER_CHANNEL = (
-    "(SELECT m.channel FROM messages m JOIN reminders r ON r.id = m.reminder_id "
+    "(SELECT m.channel FROM reminders r CROSS JOIN messages m ON m.reminder_id = r.id "
     "WHERE r.participant_id = t.participant_id AND r.timepoint = t.timepoint AND m.direction = 'outbound' "
     "AND m.sent_at IS NOT NULL AND m.status NOT IN ('failed', 'undelivered') "
     "AND (t.completed_at IS NULL OR m.sent_at <= t.completed_at) ORDER BY m.sent_at DESC, m.id DESC LIMIT 1)")

@@ -54,21 +54,29 @@ _REASON = ("(SELECT a.reason FROM audit_log a WHERE a.entity = 'response' AND a.
            "AND a.reason IS NOT NULL ORDER BY a.id DESC LIMIT 1)")
 
 
-def newest_by_study_id(db: sqlite_utils.Database) -> Iterator[tuple[str, list[dict]]]:
-    """(study_id, every newest answer of theirs as a dict of EXPORTED), ordered by study_id (the
-    order of participants.every), so an export can merge the streams a participant at a time.
+def newest_lists_by_study_id(db: sqlite_utils.Database) -> Iterator[tuple[str, list[list]]]:
+    """(study_id, every newest answer of theirs as a list in EXPORTED's order), ordered by study_id
+    (the order of participants.every), so an export can merge the streams a participant at a time.
 
     Each participant's answers arrive as one JSON array built by SQLite: one decode per
     participant instead of two per answer. Their order within a participant is not defined.
+    The participants are walked in study_id order (its unique index) and each one's answers found
+    by the primary key of newest_answers (CROSS JOIN fixes that order): no sort of every answer.
     """
     sql = ("SELECT p.study_id, '[' || group_concat('[' || json_quote(n.timepoint) || ',' || json_quote(n.instrument) "
            "|| ',' || json_quote(r.instrument_version) || ',' || r.answers || ',' || r.scores || ',' "
            "|| json_quote(r.source) || ',' || json_quote(r.submitted_at) || ',' || n.version || ',' "
            f"|| json_quote(CASE WHEN n.version > 1 THEN {_REASON.format(id='r.id')} END) || ']') || ']' "
-           f"FROM {NEWEST} JOIN participants p ON p.id = n.participant_id "
-           "GROUP BY p.study_id ORDER BY p.study_id")
+           "FROM participants p CROSS JOIN newest_answers n ON n.participant_id = p.id "
+           "JOIN responses r ON r.id = n.response_id GROUP BY p.study_id ORDER BY p.study_id")
     for study_id, answers in db.conn.execute(sql):
-        yield study_id, [dict(zip(EXPORTED, answer)) for answer in json.loads(answers)]
+        yield study_id, json.loads(answers)
+
+
+def newest_by_study_id(db: sqlite_utils.Database) -> Iterator[tuple[str, list[dict]]]:
+    """``newest_lists_by_study_id`` with each answer as a dict of EXPORTED."""
+    for study_id, answers in newest_lists_by_study_id(db):
+        yield study_id, [dict(zip(EXPORTED, answer)) for answer in answers]
 
 
 def newest_scores(db: sqlite_utils.Database) -> list[tuple]:

@@ -5,7 +5,11 @@ falling to 15), through the real instruments, so stored scores are what the app 
 With ``clinical=True`` each participant also gets the clinician forms, validated by the real forms:
 a baseline record, a procedure record (about 2 % crossed over to the other arm's guidance) and, for
 a few, adverse events. They come from a random stream of their own, so the answers are the same
-with and without them.
+with and without them. With ``reminders=True`` every window after the baseline also gets the
+reminders a live trial would have sent, each with its outbound message as the provider accepted
+it (about a third by WhatsApp; a second attempt where the window was not completed), again from a
+stream of their own: what the exports' reminder_channel and the report's completion by channel
+read, at a live trial's size.
 """
 from __future__ import annotations
 
@@ -92,9 +96,11 @@ def _clinical_forms(protocol: Protocol, arm: str, punctures: int, procedure: dat
 
 
 def populate(path, protocol: Protocol, per_arm: int, *, seed: int = 1, procedure: date = date(2025, 6, 2),
-             completion: float = 0.9, arms: tuple[str, ...] = ("A", "B"), clinical: bool = False) -> None:
+             completion: float = 0.9, arms: tuple[str, ...] = ("A", "B"), clinical: bool = False,
+             reminders: bool = False) -> None:
     rng = random.Random(seed)
     clinical_rng = random.Random(f"clinical-{seed}")  # its own stream: the answers do not change
+    reminder_rng = random.Random(f"reminders-{seed}")
     db = open_db(path)
     db.execute("PRAGMA synchronous = OFF")  # setup only
     now = datetime(2025, 6, 1, tzinfo=timezone.utc)
@@ -131,5 +137,23 @@ def populate(path, protocol: Protocol, per_arm: int, *, seed: int = 1, procedure
                         "submitted_at": utc_iso(window.opens_at), "recorded_by": "participant"})
             db["timepoints"].insert_all(rows)
             db["responses"].insert_all(responses)
+            if reminders:
+                _reminders(db, participant_id, rows[1:], reminder_rng)
     db.conn.execute("COMMIT")
     db.close()
+
+
+def _reminders(db, participant_id: int, windows: list[dict], rng: random.Random) -> None:
+    """A sent reminder per window, with its accepted message; a second one where it stayed open."""
+    for window in windows:
+        channel = "whatsapp" if rng.random() < 1 / 3 else "sms"
+        for attempt in (1, 2) if window["completed_at"] is None else (1,):
+            reminder_id = db.conn.execute(
+                "INSERT INTO reminders (participant_id, timepoint, attempt, planned_at, due_at, status, tries, "
+                "updated_at, channel) VALUES (?, ?, ?, ?, ?, 'sent', 1, ?, ?)",
+                [participant_id, window["timepoint"], attempt, *[window["opens_at"]] * 3, channel]).lastrowid
+            db.conn.execute(
+                "INSERT INTO messages (direction, participant_id, reminder_id, body, gateway, sid, status, "
+                "segments, created_at, sent_at, status_at, channel) "
+                "VALUES ('outbound', ?, ?, 'simulated reminder', 'simulation', ?, 'delivered', 1, ?, ?, ?, ?)",
+                [participant_id, reminder_id, f"SM{reminder_id:032x}", *[window["opens_at"]] * 3, channel])

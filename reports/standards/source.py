@@ -1,7 +1,7 @@
 """What every standards export reads: the long CSV's rows, a participant at a time, with what the
 long file does not keep per form (when each form was sent, how, in which instrument version).
 
-The values come from the long CSV's own row source (reports.dataset.long_rows, the newest version
+The values come from the long CSV's own row source (reports.dataset_rows.long_rows, the newest version
 of each answer, formatted once), so ODM, SDTM QS and FHIR carry exactly the long file's values.
 Beside it: the participants (for the procedure date and the enrolment) and the newest answers (for
 each form's time and source), and for an audit trail every version of every answer. Each is one
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 
 from questionnaires.protocol import Protocol
-from reports import dataset
+from reports import dataset_rows
 from storage import answer_history, participants, responses
 
 
@@ -34,7 +34,7 @@ class Participant:
 def stream(db, protocol: Protocol, identifiable: bool = False, history: bool = False) -> Iterator[Participant]:
     """Every participant, ordered by study_id, with their long rows and forms (and, with
     ``history``, every version of their answers, oldest first)."""
-    rows = groupby(dataset.long_rows(db, protocol, identifiable), key=lambda row: row["study_id"])
+    rows = groupby(dataset_rows.long_rows(db, protocol, identifiable), key=lambda row: row["study_id"])
     answers = responses.newest_by_study_id(db)
     versions = answer_history.versions_by_study_id(db) if history else iter(())
     next_answers, next_versions = next(answers, None), next(versions, None)

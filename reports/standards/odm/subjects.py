@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import odmlib.odm_1_3_2.model as odm
 
-from reports import dataset
+from reports import dataset_rows
 from reports.standards.odm import layout
 from reports.standards.odm.metadata import LOCATIONS, SYSTEM_USER
 from reports.standards.source import Participant
@@ -112,10 +112,10 @@ def _transactions(form: layout.Form, history: list[dict], newest_row: dict[str, 
     """A FormData per version, oldest first. The newest takes the long CSV's row (so the final
     state is the long file's); earlier ones are formatted by the same function from their answers."""
     found, before = [], None
-    blank = dict.fromkeys(newest_row, "")
+    names = tuple(newest_row)
     for n, version in enumerate(history):
-        values = newest_row if n == len(history) - 1 else dataset._row(
-            blank, version["timepoint"], {version["instrument"]: version}, None, None)
+        values = newest_row if n == len(history) - 1 else dataset_rows.answer_cells(
+            names, version["timepoint"], {version["instrument"]: version})
         location = LOCATIONS.get(version["source"], LOCATIONS["site"])[0]
         audit = _audit(users[version["recorded_by"]], location, version["submitted_at"], version["reason"],
                        f"response {version['id']} version {version['version']}")

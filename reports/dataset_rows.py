@@ -1,0 +1,239 @@
+"""The scored dataset's rows: one per participant per timepoint (long), or one per participant (wide).
+
+Rows are lists of text in the columns' order (``reports.dataset.columns``; blank = missing), built
+by one formatter (``RowBuilder``) that every export shares: the CSVs, the XLSX, the .sav and the
+standards (ODM, SDTM, FHIR). A list is what a writer takes, so a row costs a list copy and the
+cells it fills, not a dict of a hundred keys picked apart again by name.
+
+They come out as a stream, a participant at a time, merged from three queries ordered by study_id
+(participants, their newest answers, their windows) and the clinician forms: a few set-based
+queries whatever the size of the trial, and memory flat.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
+from itertools import groupby
+
+from questionnaires.medication import MAX_ROWS
+from questionnaires.odi import FIELDS as ODI_FIELDS
+from questionnaires.protocol import Protocol
+from reports import clinical_dataset
+from reports.dataset import (
+    IDENTIFIABLE_COLUMNS,
+    INSTRUMENT_VERSION_COLUMNS,
+    PARTICIPANT_COLUMNS,
+    SCORE_DECIMALS,
+    VAS_DECIMALS,
+    columns,
+    wide_columns,
+    wide_variables,
+)
+from reports.derived import nsaid_reduction
+from reports.variables import _number
+from storage import participants, responses
+
+
+# An answer's fields, as responses.newest_lists_by_study_id gives them.
+(TIMEPOINT, INSTRUMENT, INSTRUMENT_VERSION, ANSWERS, SCORES, SOURCE, SUBMITTED_AT, VERSION,
+ CORRECTED_REASON) = (responses.EXPORTED.index(name) for name in (
+    "timepoint", "instrument", "instrument_version", "answers", "scores", "source", "submitted_at", "version",
+    "corrected_reason"))
+
+
+class RowBuilder:
+    """Fills a row (a list in the order of ``names``) from one timepoint's newest answers.
+
+    The positions of the cells are found once; each row then costs the assignments of the cells
+    its answers give."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+        self.at = {name: index for index, name in enumerate(names)}
+        at = self.at.__getitem__
+        self.blank = [""] * len(names)
+        self.timepoint = at("timepoint")
+        self.vas, self.vas_mode = at("vas"), at("vas_mode")
+        first_odi = at(ODI_FIELDS[0])
+        if [at(field) for field in ODI_FIELDS] != list(range(first_odi, first_odi + len(ODI_FIELDS))):
+            raise ValueError("the ODI sections must be adjacent columns, in order")
+        self.odi_cells = slice(first_odi, first_odi + len(ODI_FIELDS))
+        self.odi_score, self.odi_answered, self.odi_band = at("odi_score"), at("odi_answered"), at("odi_band")
+        self.sat = (at("sat_procedure"), at("sat_results"))
+        self.nsaid, self.mme, self.paracetamol = at("nsaid_mg_day"), at("mme_mg_day"), at("paracetamol_mg_day")
+        self.reduction, self.took_any = at("nsaid_reduction_pct"), at("med_took_any")
+        self.items = [(at(f"med_{n}_drug"), at(f"med_{n}_strength_mg"), at(f"med_{n}_doses_per_day"))
+                      for n in range(1, MAX_ROWS + 1)]
+        self.instrument_version = {instrument: at(column) for instrument, column in INSTRUMENT_VERSION_COLUMNS.items()}
+        self.submitted_at, self.version, self.corrected_reason = at("submitted_at"), at("version"), at("corrected_reason")
+        self.source = at("source")
+        self.completed_at, self.reminder_channel = at("completed_at"), at("reminder_channel")
+
+    def participant(self, person: Mapping, clinical: Mapping[str, str], identifiable: bool) -> list[str]:
+        """What every row of a participant repeats: who they are, and their clinician variables."""
+        row = self.blank.copy()
+        at = self.at.__getitem__
+        row[at("study_id")], row[at("arm")] = person["study_id"], person["arm"]
+        row[at("punctures")] = "" if person["punctures"] is None else str(person["punctures"])
+        row[at("stratum")] = person["stratum"] or ""
+        row[at("allocation")], row[at("participant_status")] = person["allocation"], person["status"]
+        if identifiable:
+            for key in IDENTIFIABLE_COLUMNS:
+                row[at(key)] = "" if person.get(key) is None else str(person[key])
+        for key, value in clinical.items():
+            row[at(key)] = value
+        return row
+
+    def row(self, base: list[str], timepoint: str, answers: Mapping[str, list], window: Mapping | None,
+            nsaid_reduction_value: float | None) -> list[str]:
+        """``base`` with one timepoint's answers (by instrument, each a list in responses.EXPORTED's
+        order), its window (completed_at, reminder_channel) and the reduction of NSAID use since
+        baseline."""
+        row = base.copy()
+        row[self.timepoint] = timepoint
+        if window and window["completed_at"]:
+            row[self.completed_at] = window["completed_at"]
+            row[self.reminder_channel] = window["reminder_channel"] or ""
+        if not answers:
+            return row
+        if vas := answers.get("vas"):
+            scores = vas[SCORES]
+            row[self.vas] = f"{scores['vas_cm']:.{VAS_DECIMALS}f}"
+            row[self.vas_mode] = scores["vas_mode"]
+        if odi := answers.get("odi"):
+            given, scores = odi[ANSWERS], odi[SCORES]
+            chosen = list(map(given.get, ODI_FIELDS))
+            row[self.odi_cells] = (map(str, chosen) if None not in chosen
+                                   else ["" if value is None else str(value) for value in chosen])
+            row[self.odi_score] = f"{scores['odi_score']:.{SCORE_DECIMALS}f}"
+            row[self.odi_answered] = str(scores["odi_answered"])
+            row[self.odi_band] = scores["odi_band"] or ""
+        if sat := answers.get("satisfaction"):
+            row[self.sat[0]] = str(sat[ANSWERS]["sat_procedure"])
+            row[self.sat[1]] = str(sat[ANSWERS]["sat_results"])
+        if med := answers.get("medication"):
+            scores, given = med[SCORES], med[ANSWERS]
+            row[self.nsaid] = _number(scores.get("nsaid_mg_day"), SCORE_DECIMALS)
+            row[self.mme] = _number(scores.get("mme_mg_day"), SCORE_DECIMALS)
+            row[self.paracetamol] = _number(scores.get("paracetamol_mg_day"), SCORE_DECIMALS)
+            row[self.reduction] = _number(nsaid_reduction_value, SCORE_DECIMALS)
+            if "items" in given:  # the form's rows; a paper form may give daily totals only
+                row[self.took_any] = given["took_any"]
+                for item, (drug, strength, doses) in zip(given["items"], self.items):
+                    row[drug] = item["drug"]
+                    row[strength] = _number(item["strength_mg"], SCORE_DECIMALS)
+                    row[doses] = str(item["doses_per_day"])
+        versions = self.instrument_version
+        for instrument, answer in answers.items():
+            if (index := versions.get(instrument)) is not None:
+                row[index] = answer[INSTRUMENT_VERSION]
+        if len(answers) == 1:
+            (instrument, answer), = answers.items()
+            row[self.submitted_at], row[self.source] = answer[SUBMITTED_AT], answer[SOURCE]
+            row[self.version] = str(answer[VERSION])
+            if answer[VERSION] > 1 and answer[CORRECTED_REASON]:
+                row[self.corrected_reason] = f"{instrument}: {answer[CORRECTED_REASON]}"
+            return row
+        given = list(answers.values())
+        row[self.submitted_at] = max([answer[SUBMITTED_AT] for answer in given])
+        newest = max([answer[VERSION] for answer in given])
+        row[self.version] = str(newest)
+        if newest > 1:
+            row[self.corrected_reason] = "; ".join([
+                f"{name}: {answers[name][CORRECTED_REASON]}" for name in sorted(answers)
+                if answers[name][VERSION] > 1 and answers[name][CORRECTED_REASON]])
+        sources = {answer[SOURCE] for answer in given}
+        row[self.source] = sources.pop() if len(sources) == 1 else ",".join(sorted(sources))
+        return row
+
+
+def answer_cells(names: tuple[str, ...], timepoint: str, answers: Mapping[str, dict]) -> dict[str, str]:
+    """The cells one timepoint's answers give, by column name, everything else blank: how an earlier
+    version of an answer reads (the ODM audit trail), formatted as the long file formats the newest."""
+    builder = _builder(names)
+    given = {instrument: [answer.get(key) for key in responses.EXPORTED] for instrument, answer in answers.items()}
+    return dict(zip(names, builder.row(builder.blank, timepoint, given, None, None)))
+
+
+_builder = lru_cache(maxsize=8)(RowBuilder)
+
+
+def _by_study_id(rows: Iterator) -> Iterator[tuple[str, list]]:
+    """(study_id, its rows) from rows ordered by study_id."""
+    for study_id, group in groupby(rows, key=lambda row: row["study_id"]):
+        yield study_id, list(group)
+
+
+def nsaid_of(answers: Mapping[str, list]) -> float | None:
+    """NSAID mg/day from one timepoint's answers (by instrument), if the medication form is there."""
+    medication = answers.get("medication")
+    return None if medication is None else medication[SCORES].get("nsaid_mg_day")
+
+
+def long_lists(db, protocol: Protocol, identifiable: bool = False) -> Iterator[list[str]]:
+    """One row per participant per protocol timepoint, as a list in ``columns(identifiable)``'s
+    order, streamed.
+
+    Three queries in all, each ordered by study_id (participants, their newest answers, their
+    windows with the channel of the reminder behind each completed one), and the clinician forms,
+    merged a participant at a time: memory stays flat however big the trial."""
+    builder = RowBuilder(columns(identifiable))
+    answer_groups = responses.newest_lists_by_study_id(db)
+    window_groups = _by_study_id(participants.windows_by_study_id(db))
+    clinical_groups = clinical_dataset.grouped(db)
+    next_answers, next_windows = next(answer_groups, None), next(window_groups, None)
+    next_clinical = next(clinical_groups, None)
+    timepoints, baseline, medication = protocol.timepoint_ids, protocol.baseline.id, "medication"
+    no_answers: dict = {}
+    for person in participants.every(db):
+        study_id = person["study_id"]
+        records: list[dict] = []
+        if next_clinical and next_clinical[0] == study_id:
+            records, next_clinical = next_clinical[1], next(clinical_groups, None)
+        base = builder.participant(person, clinical_dataset.values(person, records, protocol, identifiable),
+                                   identifiable)
+        by_timepoint: dict[str, dict[str, dict]] = {}
+        if next_answers and next_answers[0] == study_id:
+            for answer in next_answers[1]:
+                by_timepoint.setdefault(answer[TIMEPOINT], {})[answer[INSTRUMENT]] = answer
+            next_answers = next(answer_groups, None)
+        windows: dict[str, Mapping] = {}
+        if next_windows and next_windows[0] == study_id:
+            windows = {row["timepoint"]: row for row in next_windows[1]}
+            next_windows = next(window_groups, None)
+        baseline_nsaid = nsaid_of(by_timepoint.get(baseline, no_answers))
+        for timepoint in timepoints:
+            answers = by_timepoint.get(timepoint, no_answers)
+            reduction = (nsaid_reduction(protocol, timepoint, baseline_nsaid, nsaid_of(answers))
+                         if medication in answers else None)
+            yield builder.row(base, timepoint, answers, windows.get(timepoint), reduction)
+
+
+def long_rows(db, protocol: Protocol, identifiable: bool = False) -> Iterator[dict[str, str]]:
+    """``long_lists`` as dicts by column name, for a reader that picks cells by name."""
+    names = columns(identifiable)
+    return (dict(zip(names, row)) for row in long_lists(db, protocol, identifiable))
+
+
+def wide_rows(db, protocol: Protocol) -> Iterator[list[str]]:
+    """One row per participant, e.g. vas_month1, as a list in ``wide_columns``' order, streamed
+    from the long rows."""
+    names, wide = columns(), wide_columns(protocol)
+    at, to = {name: i for i, name in enumerate(names)}, {name: i for i, name in enumerate(wide)}
+    kept = [[(at[variable], to[f"{variable}_{tp.id}"]) for variable in wide_variables(protocol, tp)]
+            for tp in protocol.timepoints]
+    shared = [(at[key], to[key]) for key in PARTICIPANT_COLUMNS + clinical_dataset.CLINICAL_COLUMNS]
+    study_id, width = at["study_id"], len(wide)
+    per_participant = len(protocol.timepoints)
+    rows = long_lists(db, protocol)
+    while first := next(rows, None):
+        current = [""] * width
+        for source, target in shared:
+            current[target] = first[source]
+        group = [first, *(next(rows) for _ in range(per_participant - 1))]
+        for row, cells in zip(group, kept):
+            if row[study_id] != first[study_id]:   # long_lists gives every timepoint of a participant, in order
+                raise RuntimeError(f"long rows out of step at {first[study_id]!r}")
+            for source, target in cells:
+                current[target] = row[source]
+        yield current
