@@ -13,13 +13,15 @@ same run on the same machine:
   bound: one SELECT of the newest answers as stored (one row per answer, JSON as is), written by
   csv.writer, with no pivot and no formatting at all;
 - wide-csv: the same pivot and the same lower bound;
-- xlsx: the chosen writer (rustpy-xlsxwriter) writing the same rows, already built, with the
-  codebook sheet; with --writers, openpyxl's and XlsxWriter's fastest modes on the same rows are
-  printed too;
-- sav: pyreadstat writing the same columns from a prepared DataFrame.
-Seconds (wall clock; with --cpu, this process's CPU time) are the best of --repeat runs (3), the export's and its floor's taken in turn so that both
-meet the same load on a shared machine, with nothing tracing; peak MB is the resident set's rise
-in a run of its own.
+- xlsx: the same pivot, with numbers as numbers, fed to the chosen writer (rustpy-xlsxwriter) with
+  the codebook sheet: reading and writing, as the export does. Printed beside it, the writer alone
+  on the export's own rows already built and typed (no reading at all); with --writers,
+  openpyxl's and XlsxWriter's fastest modes on those rows too;
+- sav: the same pivot into a DataFrame written by pyreadstat; beside it, pyreadstat alone on a
+  DataFrame of the export's rows already built.
+Seconds (wall clock; with --cpu, this process's CPU time) are the best of --repeat runs (3), the
+export's and its floor's taken in turn so that both meet the same load on a shared machine, with
+nothing tracing; peak MB is the resident set's rise in a run of its own.
 """
 from __future__ import annotations
 
@@ -27,15 +29,17 @@ import argparse
 import csv
 import sqlite3
 import tempfile
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 from _harness import HEADER, SIZES, line, paired, peak_mb, seconds, trial_database, use_cpu_time
+
 from app import create_app
-from reports import dataset, dataset_rows, export
-from reports.export_xlsx import typed
 from questionnaires.medication import MAX_ROWS
 from questionnaires.odi import FIELDS as ODI_FIELDS
+from reports import dataset, dataset_rows, export
+from reports.export_xlsx import typed
 from storage.connection import open_db
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -59,9 +63,20 @@ CRF_FIELDS = {"baseline": ("age", "sex", "root_l3", "root_l4", "root_l5"),
                             "methylprednisolone_mg")}
 
 
-def pivot_sql(protocol) -> str:
-    """One SELECT giving the long file's rows, as far as SQL goes."""
+# The channel of the newest reminder message accepted before the window was completed.
+REMINDER_CHANNEL = ("(SELECT m.channel FROM reminders r CROSS JOIN messages m ON m.reminder_id = r.id "
+                    "WHERE r.participant_id = p.id AND r.timepoint = tp.id AND m.direction = 'outbound' "
+                    "AND m.sent_at IS NOT NULL AND m.status NOT IN ('failed', 'undelivered') "
+                    "AND t.completed_at IS NOT NULL AND m.sent_at <= t.completed_at "
+                    "ORDER BY m.sent_at DESC, m.id DESC LIMIT 1)")
+
+
+def pivot_sql(protocol, typed: bool = False) -> str:
+    """One SELECT giving the long file's rows, as far as SQL goes: numbers formatted as text, or
+    (``typed``) as SQLite holds them, for a writer that takes numbers."""
     def number(expression: str, places: int) -> str:
+        if typed:
+            return expression
         return f"CASE WHEN {expression} IS NOT NULL THEN printf('%.{places}f', {expression}) END"
 
     timepoints = ", ".join(f"('{tp.id}', {index})" for index, tp in enumerate(protocol.timepoints))
@@ -83,7 +98,7 @@ def pivot_sql(protocol) -> str:
             f"ns.sat_procedure, ns.sat_results, {number('nm.nsaid_mg_day', 2)}, {number('nm.mme_mg_day', 2)}, "
             "json_extract(rv.scores, '$.vas_mode'), json_extract(ro.scores, '$.odi_answered'), "
             "json_extract(ro.scores, '$.odi_band'), json_extract(rm.scores, '$.paracetamol_mg_day'), "
-            f"json_extract(rm.answers, '$.took_any'), {items}, t.completed_at, "
+            f"json_extract(rm.answers, '$.took_any'), {items}, t.completed_at, {REMINDER_CHANNEL}, "
             "max(rv.submitted_at, ro.submitted_at, rs.submitted_at, rm.submitted_at), "
             "rtrim(COALESCE(rv.source || ',', '') || COALESCE(ro.source || ',', '') || COALESCE(rs.source || ',', '') "
             "|| COALESCE(rm.source, ''), ','), "
@@ -99,6 +114,26 @@ def pivot_floor(path: Path, protocol, target: Path) -> None:
     with open(target, "w", newline="", encoding="utf-8") as out:
         csv.writer(out, lineterminator="\n").writerows(connection.execute(pivot_sql(protocol)))
     connection.close()
+
+
+def pivot_rows(path: Path, protocol) -> tuple[list[str], Iterator[tuple]]:
+    """The pivot's typed rows, streamed, and a name for each of its columns."""
+    cursor = sqlite3.connect(path).execute(pivot_sql(protocol, typed=True))
+    return [f"v{index}" for index in range(len(cursor.description))], cursor
+
+
+def xlsx_floor(path: Path, protocol, codebook, target: Path) -> None:
+    """The pivot's rows straight into the chosen writer, with the codebook sheet."""
+    from rustpy_xlsxwriter import FastExcel
+    names, rows = pivot_rows(path, protocol)
+    FastExcel(str(target)).sheet("data", (dict(zip(names, row)) for row in rows)).sheet(
+        "codebook", (dict(zip(export.CODEBOOK_FIELDS, entry)) for entry in codebook)).save()
+
+
+def sav_pivot_floor(path: Path, protocol, target: Path) -> None:
+    """The pivot's rows into a DataFrame, and pyreadstat writing it."""
+    names, rows = pivot_rows(path, protocol)
+    sav_floor(names, rows, target)
 
 
 def prepared(db, protocol):
@@ -180,11 +215,15 @@ def main() -> None:
                         for other in (xlsx_openpyxl, xlsx_xlsxwriter) if args.writers else ():
                             spent = seconds(lambda other=other: other(names, rows, codebook, floor_out))
                             print(f"  {other.__name__.replace('xlsx_', 'writer: ')}: {spent:.2f} s on the same rows")
-                        work = lambda: xlsx_rust(names, rows, codebook, floor_out)  # noqa: E731
+                        alone = lambda: xlsx_rust(names, rows, codebook, floor_out)  # noqa: E731
+                        work = lambda: xlsx_floor(path, protocol, codebook, floor_out)  # noqa: E731
                     else:
-                        work = lambda: sav_floor(names, rows, floor_out)  # noqa: E731
+                        alone = lambda: sav_floor(names, rows, floor_out)  # noqa: E731
+                        work = lambda: sav_pivot_floor(path, protocol, floor_out)  # noqa: E731
                     took, floor = paired(run, work, args.repeat)
                     floor_peak = peak_mb(work)
+                    writer = seconds(alone, args.repeat)
+                    print(f"  the writer alone on the export's rows, built: {writer:.2f} s ({took / writer:.2f}x)")
                 print(line(f"export, {fmt}", size, took, peak, floor, floor_peak))
         db.close()
 

@@ -30,7 +30,7 @@ from reports.dataset import (
     wide_variables,
 )
 from reports.derived import nsaid_reduction
-from reports.variables import _number
+from reports.variables import score_text as _score
 from storage import participants, responses
 
 
@@ -113,15 +113,15 @@ class RowBuilder:
             row[self.sat[1]] = str(sat[ANSWERS]["sat_results"])
         if med := answers.get("medication"):
             scores, given = med[SCORES], med[ANSWERS]
-            row[self.nsaid] = _number(scores.get("nsaid_mg_day"), SCORE_DECIMALS)
-            row[self.mme] = _number(scores.get("mme_mg_day"), SCORE_DECIMALS)
-            row[self.paracetamol] = _number(scores.get("paracetamol_mg_day"), SCORE_DECIMALS)
-            row[self.reduction] = _number(nsaid_reduction_value, SCORE_DECIMALS)
+            row[self.nsaid] = _score(scores.get("nsaid_mg_day"))
+            row[self.mme] = _score(scores.get("mme_mg_day"))
+            row[self.paracetamol] = _score(scores.get("paracetamol_mg_day"))
+            row[self.reduction] = _score(nsaid_reduction_value)
             if "items" in given:  # the form's rows; a paper form may give daily totals only
                 row[self.took_any] = given["took_any"]
                 for item, (drug, strength, doses) in zip(given["items"], self.items):
                     row[drug] = item["drug"]
-                    row[strength] = _number(item["strength_mg"], SCORE_DECIMALS)
+                    row[strength] = _score(item["strength_mg"])
                     row[doses] = str(item["doses_per_day"])
         versions = self.instrument_version
         for instrument, answer in answers.items():
@@ -184,6 +184,8 @@ def long_lists(db, protocol: Protocol, identifiable: bool = False) -> Iterator[l
     next_answers, next_windows = next(answer_groups, None), next(window_groups, None)
     next_clinical = next(clinical_groups, None)
     timepoints, baseline, medication = protocol.timepoint_ids, protocol.baseline.id, "medication"
+    # derived.nsaid_reduction gives None at the baseline: not asked there, the answer is the same.
+    followups = {timepoint: timepoint != baseline for timepoint in timepoints}
     no_answers: dict = {}
     for person in participants.every(db):
         study_id = person["study_id"]
@@ -205,7 +207,7 @@ def long_lists(db, protocol: Protocol, identifiable: bool = False) -> Iterator[l
         for timepoint in timepoints:
             answers = by_timepoint.get(timepoint, no_answers)
             reduction = (nsaid_reduction(protocol, timepoint, baseline_nsaid, nsaid_of(answers))
-                         if medication in answers else None)
+                         if followups[timepoint] and medication in answers else None)
             yield builder.row(base, timepoint, answers, windows.get(timepoint), reduction)
 
 

@@ -43,9 +43,9 @@ def write_xlsx(rows: Iterable[Sequence[str]], variables: list[Variable], path: P
         nonlocal count
         for row in rows:
             count += 1
-            record = {name: cell or None for name, cell in zip(names, row)}
+            record = dict(zip(names, row))     # a blank text is no cell at all, as None would be
             for name, number in numbers:
-                if (cell := record[name]) is not None:
+                if cell := record[name]:
                     record[name] = number(cell)
             yield record
 

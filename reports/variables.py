@@ -22,3 +22,11 @@ def _number(value: float | None, places: int, fixed: bool = False) -> str:
         return ""
     text = f"{value:.{places}f}"
     return text if fixed else (text.rstrip("0").rstrip(".") or "0")
+
+
+def score_text(value: float | None) -> str:
+    """``_number(value, 2)``, the dataset's scores and doses (reports.dataset.SCORE_DECIMALS), as
+    one argument: the call an export makes most."""
+    if value is None:
+        return ""
+    return f"{value:.2f}".rstrip("0").rstrip(".") or "0"

@@ -303,6 +303,9 @@ def test_xlsx_of_no_rows_keeps_its_header_and_text_is_never_a_formula(tmp_path):
     assert write_xlsx(iter(rows), variables, tmp_path / "one.xlsx") == 1
     cells = list(load_workbook(tmp_path / "one.xlsx")["data"].iter_rows())[1]
     assert [(c.value, c.data_type) for c in cells] == [("=HYPERLINK(\"http://x\")", "s"), (6.5, "n"), (None, "n")]
+    assert write_xlsx(iter([["", "", "3"]]), variables, tmp_path / "blank.xlsx") == 1   # blank text: no cell
+    cells = list(load_workbook(tmp_path / "blank.xlsx")["data"].iter_rows())[1]
+    assert [(c.value, c.data_type) for c in cells] == [(None, "n"), (None, "n"), (3, "n")]
 
 
 @pytest.mark.parametrize("cell,written", [
@@ -346,3 +349,10 @@ def test_a_chunk_of_clean_rows_is_passed_on_as_it_is():
     rows = [["A-1", "-12.5", "+201001234567", "3"], ["A-2", "", "x", "1e3"]]
     assert [row for chunk in export.screened(rows) for row in chunk] == rows
     assert all(a is b for a, b in zip(next(export.screened(rows)), rows))      # not copied, not rebuilt
+
+
+def test_score_text_is_the_number_with_the_dataset_s_decimals():
+    from reports.dataset import SCORE_DECIMALS
+    from reports.variables import _number, score_text
+    for value in (None, 0.0, -0.0, 0.004, 0.005, 0.015, 2.675, 1.0, 100.0, -12.5, 1e-9, 123456.789, 1e20, -0.001):
+        assert score_text(value) == _number(value, SCORE_DECIMALS), value

@@ -130,3 +130,51 @@ def test_a_staff_page_grows_linearly_with_the_trial(staff_sites, monkeypatch, pa
     small = _request_steps(monkeypatch, staff_sites[SMALL], page)
     large = _request_steps(monkeypatch, staff_sites[LARGE], page)
     assert large / max(small, 1) < LINEAR, f"{page}: {small} -> {large} ticks for {LARGE // SMALL} times the participants"
+
+
+def test_a_reminder_pass_costs_the_same_however_long_the_trial_s_history(trials, tmp_path):
+    """Five participants' reminders fall due in a trial of 20 and in one of 200 with their reminders
+    and messages: the pass that sends them does the same work in both."""
+    import shutil
+    from datetime import timedelta
+
+    from app import create_app
+    from services import enrollment
+    from tests.conftest import START, Clock
+    from tests.sms_fakes import RecordingGateway
+    from web import reminders
+
+    steps, sent = {}, {}
+    for per_arm, (source, protocol) in trials.items():
+        path = tmp_path / f"pass-{per_arm}.sqlite3"
+        shutil.copy(source, path)
+        clock = Clock(START)
+        app = create_app({"TESTING": True, "DATABASE": str(path), "CLOCK": clock, "SMS_GATEWAY": "console",
+                          "SMS_OUTBOX": str(tmp_path / f"outbox-{per_arm}.jsonl"), "BASE_URL": "https://pro.example.org"})
+        db = open_db(path)
+        try:
+            for n in range(5):
+                clean = enrollment.validate_enrollment(
+                    protocol, app.config["LANGUAGES"], study_id=f"N-{n}", arm="A", phone=f"+2010012345{n:02d}",
+                    timezone="UTC", language="en", procedure_date=START.date())
+                enrollment.enroll(db, protocol, clean, actor="test", now=START)
+            app.extensions["sms_gateway"] = gateway = RecordingGateway()
+            with app.app_context():
+                dispatcher = reminders.dispatcher(app)
+                dispatcher.clock = clock
+                steps[per_arm] = _steps_of(db, lambda: dispatcher.send_due(db, START + timedelta(days=2)))
+            sent[per_arm] = len(gateway.sent)
+        finally:
+            db.close()
+    assert sent[SMALL] == sent[LARGE] >= 5
+    assert steps[LARGE] / steps[SMALL] < 1.5, steps
+
+
+def _steps_of(db, work) -> int:
+    ticks = [0]
+    db.conn.set_progress_handler(lambda: ticks.__setitem__(0, ticks[0] + 1) or 0, STEPS_PER_TICK)
+    try:
+        work()
+    finally:
+        db.conn.set_progress_handler(None, 0)
+    return ticks[0]
