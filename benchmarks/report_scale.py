@@ -30,6 +30,8 @@ covers everything the JSON holds:
   own fisher_freeman_halton for 2 x c (scipy's r x c test is a permutation estimate, not that p);
 - the derived values (NSAID reduction, effective dose, crossover, stratum and steroid deviations,
   roots group, worst complication), the dose descriptives per modality, the CONSORT table;
+- the completion by reminder channel (one grouped query, the channel of each window's newest
+  accepted reminder found by a correlated subquery);
 - ``json.dumps`` of the report itself (indent 2, no NaN), as the JSON download writes it.
 It leaves out only what is the app's by nature: checking each input, the notes in words, building
 the report's dictionaries. The HTML line's floor is the same work plus matplotlib drawing the
@@ -50,7 +52,7 @@ import numpy as np
 from scipy import stats
 from statsmodels.stats.diagnostic import lilliefors
 
-from _harness import HEADER, SIZES, line, peak_mb, seconds, trial_database
+from _harness import HEADER, SIZES, line, peak_mb, seconds, trial_database, use_cpu_time
 from app import create_app
 from randomization import STRATA
 from reports import statistics as st
@@ -247,6 +249,14 @@ def floor(path, protocol, report: dict) -> None:
         f"SELECT l.arm, n.timepoint, COUNT(DISTINCT n.participant_id) FROM lacking l JOIN newest_answers n "
         "ON n.participant_id = l.id WHERE NOT EXISTS (SELECT 1 FROM timepoints t WHERE t.participant_id = "
         "n.participant_id AND t.timepoint = n.timepoint) GROUP BY 1, 2").fetchall()
+    # Completion by reminder channel: each reminded follow-up under its newest accepted reminder's channel.
+    connection.execute(
+        "SELECT t.timepoint, (SELECT m.channel FROM reminders r CROSS JOIN messages m ON m.reminder_id = r.id "
+        "WHERE r.participant_id = t.participant_id AND r.timepoint = t.timepoint AND m.direction = 'outbound' "
+        "AND m.sent_at IS NOT NULL AND m.status NOT IN ('failed', 'undelivered') AND (t.completed_at IS NULL "
+        "OR m.sent_at <= t.completed_at) ORDER BY m.sent_at DESC, m.id DESC LIMIT 1) AS channel, "
+        "t.completed_at IS NOT NULL, t.closes_at <= ?, COUNT(*) FROM timepoints t WHERE channel IS NOT NULL "
+        "GROUP BY 1, 2, 3, 4", [NOW.isoformat()]).fetchall()
     connection.execute("SELECT outcome, COUNT(*) FROM screenings GROUP BY outcome").fetchall()
     Counter(c for (failed,) in connection.execute("SELECT failed FROM screenings WHERE outcome = 'not_enrolled'")
             for c in json.loads(failed))
@@ -276,7 +286,10 @@ def plain_figures(series: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--cpu", action="store_true", help="time by this process's CPU time, not the wall clock")
     args = parser.parse_args()
+    if args.cpu:
+        use_cpu_time()
     print(HEADER)
     for size in args.sizes:
         path = trial_database(size, clinical=True)

@@ -24,6 +24,10 @@ from typing import Any
 from questionnaires.base import N_, AnswerError, require_int
 
 ITEM_MAX = 5
+# The text of each item as a form or a file usually writes it, and its value ("" is no answer):
+# a reader of many answers looks each text up once and sends any other ("6", " 3", "3.0", "٣")
+# to its full check (validate()), which reads or refuses it, so the lookup only ever saves time.
+ITEM_TEXTS: dict[str, int | None] = {"": None, **{str(value): value for value in range(ITEM_MAX + 1)}}
 # Fairbank & Pynsent (2000): with one or two sections unanswered, score over the answered ones.
 MIN_SECTIONS_FOR_SCORE = 8
 
@@ -148,9 +152,19 @@ def odi_score(items: Mapping[str, int | None], fields: tuple[str, ...] = FIELDS,
     32.0
     """
     answered = [items[field] for field in fields if items.get(field) is not None]
-    if len(answered) < min_sections:
+    return index(sum(answered), len(answered), min_sections)
+
+
+def index(total: int, answered: int, min_sections: int = MIN_SECTIONS_FOR_SCORE) -> float | None:
+    """The index of ``answered`` sections whose items add up to ``total`` (odi_score's formula):
+    it depends on nothing else, so a reader of many forms can score each distinct pair once.
+
+    >>> index(16, 10)
+    32.0
+    """
+    if answered < min_sections:
         return None
-    return sum(answered) / (ITEM_MAX * len(answered)) * 100
+    return total / (ITEM_MAX * answered) * 100
 
 
 def odi_band(score: float | None) -> str | None:
@@ -220,6 +234,12 @@ class OdiInstrument:
             "odi_band": odi_band(score),
             "odi_answered": sum(value is not None for value in clean.values()),
         }
+
+    def score_totals(self, total: int, answered: int) -> dict[str, Any]:
+        """score_valid() of validated answers of which ``answered`` sections are answered, their
+        items adding up to ``total`` (the paper import scores each distinct pair once)."""
+        score = index(total, answered, self.min_sections)
+        return {"odi_score": score, "odi_band": odi_band(score), "odi_answered": answered}
 
 
 ODI = OdiInstrument()

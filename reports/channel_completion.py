@@ -24,15 +24,15 @@ def _cell(completed: int, due: int) -> dict:
 
 
 def table(windows: Iterable[tuple], protocol: Protocol) -> dict:
-    """``windows``: (arm, timepoint, channel, completed, closed) per reminded follow-up
+    """``windows``: (arm, timepoint, channel, completed, closed, n): n reminded follow-ups alike
     (storage.channels.reminded_windows). Per timepoint and in all, per channel: due, completed and
     the percentage completed."""
     counts = {(tp.id, channel): [0, 0] for tp in protocol.timepoints for channel in CHANNELS}
-    for _arm, timepoint, channel, completed, closed in windows:
+    for _arm, timepoint, channel, completed, closed, n in windows:
         if (timepoint, channel) not in counts or not (completed or closed):
             continue
-        counts[timepoint, channel][0] += bool(completed)
-        counts[timepoint, channel][1] += 1
+        counts[timepoint, channel][0] += n if completed else 0
+        counts[timepoint, channel][1] += n
     rows = [{"timepoint": tp.id, "label": tp.label,
              **{channel: _cell(*counts[tp.id, channel]) for channel in CHANNELS}}
             for tp in protocol.timepoints if tp.remind]

@@ -1,13 +1,22 @@
 """The paper import's check of each instrument on one row: (answers, scores, input mode), or None
-with each problem named by its column. Pure: the importer caches them on the cells they read."""
+with each problem named by its column. Pure: the importer caches them on the cells they read.
+
+The ODI's cells are nearly all different from row to row, so a cache does not help it: its
+check has a fast path (odi_fast) that takes the common case, every cell blank or one of "0".."5",
+with one lookup a cell, and leaves anything else to _odi, which names the problem.
+"""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from questionnaires import AnswerError
 from questionnaires.medication import MAX_ROWS, row_fields
 from questionnaires.odi import FIELDS as ODI_FIELDS
+from questionnaires.odi import ITEM_TEXTS as ODI_ITEM_TEXTS
 from reports import dataset
 
 VAS_CM = re.compile(r"^(10(\.0)?|\d(\.\d)?)$")
@@ -75,6 +84,58 @@ def _odi(row, problem, odi):
             problem("odi_score", f"{stated} contradicts the items, which give {computed:.2f}")
             return None
     return answers, scores, "paper"
+
+
+def odi_fast(odi, encode: Callable[[Any], str], otherwise: Callable[[tuple[str, ...]], Any]) -> Callable:
+    """_odi for the values of odi_1 ... odi_10 and odi_score (stripped, in that order), in the
+    common case, with answers and scores already encoded by ``encode`` (as stored): what _odi
+    returns when every asked section is blank or a plain "0".."5", every section not asked is
+    blank, at least one is answered and a given odi_score agrees, as ((answers, scores, "paper"),
+    no problems). Any other values go to ``otherwise`` (the importer's _odi, cached), which reads
+    the unusual ("٣") or names the problem.
+
+    Each cell is checked once, by one lookup of its text (questionnaires.odi.ITEM_TEXTS). The
+    scores depend only on the items' total and how many are answered (OdiInstrument.score_totals),
+    so each distinct pair is scored and encoded once. The answers' text is the encoding of the
+    answers with every value put in place: ``encode`` writes keys in sorted order, so the
+    template and each value's text come from ``encode`` itself.
+    """
+    in_key_order = sorted(odi.fields)
+    pick = itemgetter(*(ODI_FIELDS.index(name) for name in in_key_order))
+    not_asked = tuple(n for n, name in enumerate(ODI_FIELDS) if name not in odi.fields)
+    template = encode(dict.fromkeys(in_key_order)).replace("%", "%%").replace("null", "%s")
+    text_of = {text: encode(value) for text, value in ODI_ITEM_TEXTS.items()}.__getitem__
+    value_of = {text: value or 0 for text, value in ODI_ITEM_TEXTS.items()}.__getitem__
+    stated_at = len(ODI_FIELDS)
+    scored: dict[tuple[int, int], tuple[str, float | None]] = {}
+
+    def check(values: tuple[str, ...]) -> Any:
+        if not_asked and any(values[n] for n in not_asked):
+            return otherwise(values)
+        texts = pick(values)
+        try:
+            answers = template % tuple(map(text_of, texts))
+        except KeyError:   # a cell that is not blank or "0".."5"
+            return otherwise(values)
+        answered = len(texts) - texts.count("")
+        if not answered:
+            return otherwise(values)
+        total = sum(map(value_of, texts))
+        if (total, answered) not in scored:
+            scores = odi.score_totals(total, answered)
+            scored[total, answered] = (encode(scores), scores["odi_score"])
+        scores_text, score = scored[total, answered]
+        stated = values[stated_at]
+        if stated and not _stated_agrees(stated, score):
+            return otherwise(values)
+        return (answers, scores_text, "paper"), ()
+    return check
+
+
+@lru_cache(maxsize=4096)
+def _stated_agrees(stated: str, computed: float | None) -> bool:
+    """A given odi_score that _odi accepts beside the computed one."""
+    return computed is not None and DECIMAL.match(stated) is not None and _agrees(stated, computed)
 
 
 def _agrees(stated: str, computed: float) -> bool:

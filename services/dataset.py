@@ -71,15 +71,17 @@ def audit_export(db, fmt: str, rows: int | None, *, actor: str, now: datetime, i
 def create_from_paper(db, study_id: str, arm: str, punctures: int | None, *, actor: str, now: datetime) -> int:
     """A participant known only from paper records: no phone or procedure date, so no reminders.
     Inside the caller's transaction; audited."""
-    participant_id = participants.insert(db, _paper_participant(study_id, arm, punctures, actor=actor, now=now))
+    participant_id = participants.insert(db, _paper_participant(study_id, arm, punctures, actor=actor,
+                                                                enrolled_at=utc_iso(now)))
     record(db, **_enrolled_from_paper(study_id, arm, actor=actor, now=now)._asdict())
     return participant_id
 
 
-def _paper_participant(study_id: str, arm: str, punctures: int | None, *, actor: str, now: datetime) -> dict:
+def _paper_participant(study_id: str, arm: str, punctures: int | None, *, actor: str, enrolled_at: str) -> dict:
+    """``enrolled_at``: utc_iso of the time, made once for all of an import's participants."""
     return {"study_id": study_id, "arm": arm, "phone": None, "timezone": "UTC", "language": "en",
             "procedure_date": None, "punctures": punctures, "allocation": "external",
-            "allocation_reason": "imported from paper records", "enrolled_at": utc_iso(now), "enrolled_by": actor}
+            "allocation_reason": "imported from paper records", "enrolled_at": enrolled_at, "enrolled_by": actor}
 
 
 def _enrolled_from_paper(study_id: str, arm: str, *, actor: str, now: datetime) -> audit.Entry:
@@ -96,20 +98,22 @@ def import_dataset(db, protocol: Protocol, data: bytes, *, actor: str, now: date
     enrolled = participants.arms_by_study_id(db)
     parsed = importer.parse(data, protocol, enrolled)
     counts = {"participants_created": 0, "answers_stored": 0, "answers_unchanged": 0}
+    stored_at = utc_iso(now)
     with write(db):
         ids = bulk.participant_ids(db, parsed.arms)
         already_enrolled = set(ids)
         created = [study_id for study_id in parsed.arms if study_id not in already_enrolled]
         bulk.insert_participants(db, (_paper_participant(study_id, parsed.arms[study_id], parsed.punctures.get(study_id),
-                                                         actor=actor, now=now) for study_id in created))
+                                                         actor=actor, enrolled_at=stored_at) for study_id in created))
         audit.record_many(db, [_enrolled_from_paper(study_id, parsed.arms[study_id], actor=actor, now=now)
                                for study_id in created])
         counts["participants_created"] = len(created)
         ids.update(bulk.participant_ids(db, created))
         earlier = _earlier_answers(db, parsed, ids, already_enrolled)
         counts["answers_unchanged"] = len(earlier)
-        stored_at, versions = utc_iso(now), {name: instrument.version for name, instrument in protocol.instruments.items()}
-        new = [answer for answer in parsed.answers if (answer.study_id, answer.timepoint, answer.instrument) not in earlier]
+        versions = {name: instrument.version for name, instrument in protocol.instruments.items()}
+        new = [answer for answer in parsed.answers if (answer.study_id, answer.timepoint, answer.instrument) not in earlier] \
+            if earlier else parsed.answers
         bulk.insert_first_versions(db, ((ids[a.study_id], a.timepoint, a.instrument, versions[a.instrument], a.answers,
                                          a.scores, a.input_mode, "paper", stored_at, actor) for a in new))
         counts["answers_stored"] = len(new)

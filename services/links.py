@@ -55,7 +55,8 @@ class Link:
     participant: dict | None = None
     window: dict | None = None
     language: str | None = None     # the language of its pages: the patient's choice, else the participant's
-
+    # The instruments answered at its timepoint when it was resolved (read with it, in one statement).
+    received: frozenset[str] = frozenset()
 
 
 def resolve(db, token: str, now: datetime, *, answered_at: datetime | None = None,
@@ -69,28 +70,30 @@ def resolve(db, token: str, now: datetime, *, answered_at: datetime | None = Non
     """
     if not looks_like_token(token):
         return Link(UNKNOWN)
-    row = tokens.by_token(db, token)
-    if row is None:
+    found = tokens.with_owner(db, token)
+    if found is None:
         return Link(UNKNOWN)
-    participant = participants.by_id(db, row["participant_id"])
-    window = participants.timepoint(db, row["participant_id"], row["timepoint"])
-    language = row["language"] or participant["language"]
+    row, participant, window = found.link, found.participant, found.window
+
+    def link(state: str) -> Link:
+        return Link(state, participant, window, row["language"] or participant["language"], found.answered)
+
     if participant["status"] != "active":
-        return Link(INACTIVE, participant, window, language)
+        return link(INACTIVE)
     # A link expires with the window it was issued for, or earlier if the window moved.
     window_closes, expires_at = parse_utc(window["closes_at"]), parse_utc(row["expires_at"])
     if now >= expires_at and expires_at < window_closes:
         # Ended before its window, so revoked: nothing more is taken from it, not even in grace.
-        return Link(INACTIVE, participant, window, language)
+        return link(INACTIVE)
     opens_at, closes_at = parse_utc(window["opens_at"]), min(window_closes, expires_at)
     state = window_state(now, opens_at, closes_at)
     if state == WINDOW_CLOSED and answered_at is not None and window_state(answered_at, opens_at, closes_at) == WINDOW_OPEN:
-        return Link(VALID if now < closes_at + grace else LATE, participant, window, language)
+        return link(VALID if now < closes_at + grace else LATE)
     if state == WINDOW_UPCOMING:
-        return Link(NOT_YET_OPEN, participant, window, language)
+        return link(NOT_YET_OPEN)
     if state == WINDOW_CLOSED:
-        return Link(CLOSED, participant, window, language)
-    return Link(VALID, participant, window, language)
+        return link(CLOSED)
+    return link(VALID)
 
 
 def choose_language(db, token: str, language: str, offered: list[str], now: datetime) -> bool:

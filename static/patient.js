@@ -176,7 +176,9 @@
     var key = form.elements.submission_key, at = form.elements.answered_at;
     var served = parseInt(form.elements.stamp.value, 10);
     var offset = clockOffset(form.hasAttribute("data-live"), served);
-    var sw = navigator.serviceWorker, box = null, busy = {}, timer = null;
+    // busy: keys being sent now; answered: keys the server has answered (a flush that read the
+    // outbox before that answer must not send them again).
+    var sw = navigator.serviceWorker, box = null, busy = {}, answered = {}, timer = null;
 
     form.addEventListener("submit", function (e) {
       if (e.defaultPrevented) { return; }
@@ -222,7 +224,7 @@
     // has answered it, whatever it said. Busy or unreachable, it stays and is tried again.
     function send(entry, fresh) {
       var mine = entry.url === form.action;
-      if (busy[entry.key]) { return Promise.resolve(); }
+      if (busy[entry.key] || answered[entry.key]) { return Promise.resolve(); }
       busy[entry.key] = true;
       return fetch(entry.url, {method: "POST", body: entry.body, credentials: "same-origin",
                                headers: {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}})
@@ -231,6 +233,7 @@
           return r.json().then(null, function () { return {status: "refused"}; });
         })
         .then(function (reply) {
+          answered[entry.key] = true;
           return box.then(function (b) { return b.drop(entry.key); }).then(function () {
             busy[entry.key] = false;
             var ok = reply.status === "saved" || reply.status === "already_received";
@@ -251,7 +254,9 @@
       box.then(function (b) { return b.all(); }).then(function (entries) {
         return entries.reduce(function (chain, entry) {
           if (entry.url.indexOf(scope) !== 0) { return chain; }
-          if (entry.url === form.action && !busy[entry.key]) { show("saved", form.getAttribute("data-next"), null, true); }
+          if (entry.url === form.action && !busy[entry.key] && !answered[entry.key]) {
+            show("saved", form.getAttribute("data-next"), null, true);
+          }
           return chain.then(function () { return send(entry, false); });
         }, Promise.resolve());
       }).then(null, retry);

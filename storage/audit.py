@@ -103,17 +103,25 @@ def store(db: sqlite_utils.Database, row: Row) -> None:
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
 
 
+# json.dumps(value, sort_keys=True) builds an encoder on every call; one made once writes the same text.
+_SORTED_KEYS = json.JSONEncoder(sort_keys=True)
+
+
 def record_many(db: sqlite_utils.Database, entries: list[Entry]) -> None:
-    """Several entries in one executemany (a reminder pass's links), checked and stored as ``record`` does."""
+    """Several entries in one executemany (a reminder pass's links, an import's participants),
+    checked and stored as ``record`` does. Entries of one pass share their time: each distinct
+    time is formatted once."""
     unknown = {entry.action for entry in entries} - ACTIONS.keys()
     if unknown:
         raise ValueError(f"unknown audit action {min(unknown)!r}: add it to storage.audit.ACTIONS")
+    times = {at: utc_iso(at) for at in {entry.at for entry in entries}}
+    as_json = _SORTED_KEYS.encode
     db.conn.executemany(
         "INSERT INTO audit_log (at, actor, action, entity, entity_id, before, after, reason) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(utc_iso(e.at), e.actor, e.action, e.entity, None if e.entity_id is None else str(e.entity_id),
-          None if e.before is None else json.dumps(e.before, sort_keys=True),
-          None if e.after is None else json.dumps(e.after, sort_keys=True), e.reason) for e in entries])
+        [(times[e.at], e.actor, e.action, e.entity, None if e.entity_id is None else str(e.entity_id),
+          None if e.before is None else as_json(e.before),
+          None if e.after is None else as_json(e.after), e.reason) for e in entries])
 
 
 def search(db: sqlite_utils.Database, *, actor: str | None = None, action: str | None = None,

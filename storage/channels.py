@@ -73,13 +73,14 @@ def last_whatsapp_inbound(db: sqlite_utils.Database, phone: str | None) -> str |
 
 
 def reminded_windows(db: sqlite_utils.Database, now: datetime) -> list[tuple]:
-    """(arm, timepoint, channel, completed, closed) of every timepoint at least one reminder was
-    sent for: the channel of its newest reminder sent (before completion, when completed). What the
-    report's completion-by-channel table counts."""
+    """(arm, timepoint, channel, completed, closed, n): the timepoints at least one reminder was
+    sent for, counted by the channel of their newest reminder sent (before completion, when
+    completed). What the report's completion-by-channel table counts, a few rows whatever the
+    size of the trial."""
     return db.conn.execute(
-        f"SELECT p.arm, t.timepoint, {REMINDER_CHANNEL} AS channel, t.completed_at IS NOT NULL, "
-        "t.closes_at <= ? FROM timepoints t JOIN participants p ON p.id = t.participant_id "
-        "WHERE channel IS NOT NULL", [utc_iso(now)]).fetchall()
+        f"SELECT p.arm, t.timepoint, {REMINDER_CHANNEL} AS channel, t.completed_at IS NOT NULL AS completed, "
+        "t.closes_at <= ? AS closed, COUNT(*) FROM timepoints t JOIN participants p ON p.id = t.participant_id "
+        "WHERE channel IS NOT NULL GROUP BY 1, 2, 3, 4, 5", [utc_iso(now)]).fetchall()
 
 
 def last_reminders(db: sqlite_utils.Database) -> dict[int, dict]:

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import sqlite_utils
 
 from storage.audit import Entry, record_many
-from storage.db import one, utc_iso
+from storage.db import utc_iso
 
 TOKEN_BYTES = 18
 
@@ -56,8 +56,43 @@ def mint_many(db: sqlite_utils.Database, requests: list[LinkRequest], *, actor: 
     return tokens
 
 
-def by_token(db: sqlite_utils.Database, token: str) -> dict | None:
-    return one(db, "SELECT * FROM link_tokens WHERE token_hash = ?", [hash_token(token)])
+# Between the tables' columns in ``with_owner``'s one row: where one table's columns end; and
+# between the instruments answered (ids never hold it).
+_BETWEEN = "\x1f"
+_WITH_OWNER = (f"SELECT (SELECT group_concat(n.instrument, char(31)) FROM newest_answers n "
+               f'WHERE n.participant_id = t.participant_id AND n.timepoint = t.timepoint), NULL AS "{_BETWEEN}", '
+               f't.*, NULL AS "{_BETWEEN}", p.*, NULL AS "{_BETWEEN}", w.* FROM link_tokens t '
+               "JOIN participants p ON p.id = t.participant_id "
+               "LEFT JOIN timepoints w ON w.participant_id = t.participant_id AND w.timepoint = t.timepoint "
+               "WHERE t.token_hash = ?")
+
+
+class Owned(NamedTuple):
+    """What a link opens, as ``with_owner`` reads it: found by the token's hash, never the token."""
+
+    link: dict                # its row in link_tokens, whole
+    participant: dict         # whole, as ``participants.by_id`` reads it
+    window: dict | None       # its timepoint's row, as ``participants.timepoint`` reads it
+    answered: frozenset[str]  # the instruments answered at that timepoint, as ``responses.instruments_in`` reads them
+
+
+def with_owner(db: sqlite_utils.Database, token: str) -> Owned | None:
+    """A link, whose it is and what is answered at its timepoint, in one statement (a patient's
+    every page starts here); None for an unknown token."""
+    cursor = db.conn.execute(_WITH_OWNER, [hash_token(token)])
+    row = cursor.fetchone()
+    cursor.close()
+    if row is None:
+        return None
+    names = [column[0] for column in cursor.description]
+    link = names.index(_BETWEEN) + 1
+    participant = names.index(_BETWEEN, link) + 1
+    window = names.index(_BETWEEN, participant) + 1
+    timepoint = dict(zip(names[window:], row[window:]))
+    return Owned(dict(zip(names[link:participant - 1], row[link:participant - 1])),
+                 dict(zip(names[participant:window - 1], row[participant:window - 1])),
+                 timepoint if timepoint["id"] is not None else None,
+                 frozenset(row[0].split(_BETWEEN)) if row[0] else frozenset())
 
 
 def move_expiry(db: sqlite_utils.Database, participant_id: int, timepoint: str, expires_at: datetime) -> None:

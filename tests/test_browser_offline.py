@@ -27,6 +27,12 @@ pytestmark = [
 
 SAVED = "Your answers are saved on this phone"
 SENT = "Sent: we have received your answers"
+ALREADY = "Already received: we had your answers to this form"
+# Back online, Chromium may also deliver the request the page gave up on while offline (its
+# network stack held it), so the flush's copy can arrive second: stored once all the same (the
+# submission key), and the page then says it was already received. Either is a success; the
+# test's safety claim is the one stored answer.
+RECEIVED = re.compile(f"{SENT}|{ALREADY}")
 DEADLINE_MS = 10_000
 # Every wait of this module gets the deadline, not Playwright's 5 s: on a loaded 2-core machine the
 # worker's install and a reload while offline have taken longer than that.
@@ -102,7 +108,7 @@ def test_an_answer_given_offline_waits_on_the_phone_and_is_sent_once_when_online
 
     online_again = time.perf_counter()
     page.context.set_offline(False)
-    expect(status).to_contain_text(SENT, timeout=DEADLINE_MS)
+    expect(status).to_contain_text(RECEIVED, timeout=DEADLINE_MS)
     sent_after = time.perf_counter() - online_again
     print(f"\nonline again -> 'sent' in the browser: {sent_after * 1000:.0f} ms")
 

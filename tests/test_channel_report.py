@@ -97,8 +97,10 @@ def test_the_report_counts_completion_by_channel_and_tests_nothing(reminded, app
 def test_open_follow_ups_are_not_counted_yet(wa, app):
     wa.enroll("P-001")
     wa.send_due(DAY1_SEND)
-    table = channel_completion.table([("A", "day1", "whatsapp", False, False), ("A", "day1", "whatsapp", True, False),
-                                      ("A", "nowhere", "sms", True, True)], app.extensions["protocol"])
+    table = channel_completion.table([("A", "day1", "whatsapp", False, False, 4), ("A", "day1", "whatsapp", True, False, 3),
+                                      ("A", "day1", "sms", False, True, 2), ("A", "nowhere", "sms", True, True, 1)],
+                                     app.extensions["protocol"])
     day1 = next(row for row in table["timepoints"] if row["timepoint"] == "day1")
-    assert day1["whatsapp"] == {"due": 1, "completed": 1, "percent": 100.0}
-    assert table["total"]["sms"] == {"due": 0, "completed": 0, "percent": None}
+    assert day1["whatsapp"] == {"due": 3, "completed": 3, "percent": 100.0}
+    assert day1["sms"] == {"due": 2, "completed": 0, "percent": 0.0}
+    assert table["total"]["sms"] == {"due": 2, "completed": 0, "percent": 0.0}     # not the unknown timepoint's

@@ -11,11 +11,11 @@ VAS_LINE = {"version": "1.0", "mode": "line", "vas_mm": "63"}
 ODI_ALL = {"version": "2.1a", **{f"odi_{n}": "2" for n in range(1, 11)}}
 MEDS_NONE = {"version": "1.0", "took_any": "no"}
 
-# Resolving the link (token, participant, window), which forms are in; then BEGIN IMMEDIATE, the
-# answer, its audit entry, which forms are in now, COMMIT. The last form of a timepoint adds the
-# UPDATE that marks it complete. Nothing scales with the number of forms or answers.
-SUBMISSION_STATEMENTS = 9
-COMPLETING_STATEMENTS = 10
+# Resolving the link (token, participant, window and which forms are in, one statement); then
+# BEGIN IMMEDIATE, the answer, its audit entry, which forms are in now, COMMIT. The last form of a
+# timepoint adds the UPDATE that marks it complete. Nothing scales with the number of forms or answers.
+SUBMISSION_STATEMENTS = 6
+COMPLETING_STATEMENTS = 7
 # Between BEGIN IMMEDIATE and COMMIT: what holds the write lock, which the other workers wait for.
 STATEMENTS_HOLDING_THE_LOCK = 3
 
@@ -72,15 +72,17 @@ def test_an_answer_already_in_costs_no_more_than_a_new_one(client, trial, traced
 def test_the_statement_count_sees_a_query_per_form(client, trial, traced, monkeypatch):
     """The budget is tight enough to catch one query per form of the timepoint sneaking in."""
     from services import answers
+    from storage import tokens
 
     trial.enroll()
     token = trial.link()
-    real = answers.instruments_received
+    real = tokens.with_owner
 
-    def one_query_per_form(db, participant_id, timepoint_id):
-        for _ in answers.instruments_due(trial.app.extensions["protocol"], timepoint_id):
-            answers.received(db, participant_id, timepoint_id)
-        return real(db, participant_id, timepoint_id)
+    def one_query_per_form(db, token):
+        owned = real(db, token)
+        for _ in answers.instruments_due(trial.app.extensions["protocol"], owned.window["timepoint"]):
+            answers.received(db, owned.participant["id"], owned.window["timepoint"])
+        return owned
 
-    monkeypatch.setattr(answers, "instruments_received", one_query_per_form)
+    monkeypatch.setattr(tokens, "with_owner", one_query_per_form)
     assert len(post(client, token, "vas", VAS_LINE, traced)) > SUBMISSION_STATEMENTS

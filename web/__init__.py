@@ -10,6 +10,7 @@ from web import cli, compression, database, errors, health, i18n, labels, log_fo
 from web.auth import bp as auth_bp
 from web.auth.access import form_expired
 from web.patient import bp as patient_bp
+from web.sessions import CookieSessions
 from web.staff import bp as staff_bp
 from web.webhooks import bp as webhooks_bp
 
@@ -20,6 +21,7 @@ def init_app(app: Flask) -> None:
     if log_format.configure(app.config.get("LOG_JSON")):   # FLASK_LOG_JSON: logs as JSON lines
         app.logger.removeHandler(default_handler)           # and no second, plain copy of a line
     database.init_app(app)
+    app.session_interface = CookieSessions()    # no work for a request with no session (a patient's)
     security.init_app(app)
     compression.init_app(app)
     i18n.init_app(app)

@@ -14,12 +14,16 @@ COMPRESSIBLE = {"text/html", "text/css", "text/csv", "application/json", "applic
 def init_app(app: Flask) -> None:
     @app.after_request
     def compress(response: Response) -> Response:
-        response.vary.add("Accept-Encoding")
+        if "Vary" in response.headers:
+            response.vary.add("Accept-Encoding")
+        else:
+            response.headers["Vary"] = "Accept-Encoding"   # the same header, without parsing one
+        # The cheap checks first: a redirect or a small reply (every stored answer) stops at its length.
         if (response.direct_passthrough or response.is_streamed
-                or response.mimetype not in COMPRESSIBLE
-                or "gzip" not in request.accept_encodings
+                or response.content_length is None or response.content_length < MIN_COMPRESS_BYTES
                 or "Content-Encoding" in response.headers
-                or response.content_length is None or response.content_length < MIN_COMPRESS_BYTES):
+                or response.mimetype not in COMPRESSIBLE
+                or "gzip" not in request.accept_encodings):
             return response
         response.set_data(gzip.compress(response.get_data(), compresslevel=6))
         response.headers["Content-Encoding"] = "gzip"

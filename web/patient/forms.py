@@ -1,13 +1,17 @@
 """Patient forms, generated from the instruments' data.
 
-WTForms reads and re-displays the posted values; the instrument (pure, in questionnaires/)
-decides what is valid, so the web form, the paper import and the scoring share one rule set.
+WTForms re-displays the posted values; the instrument (pure, in questionnaires/) decides what is
+valid, so the web form, the paper import and the scoring share one rule set. A submission is
+checked without binding WTForms' fields (``read_form``): building a form's field objects cost a
+patient's POST more than scoring and storing the answer, and a stored answer renders nothing.
 Forms carry no CSRF token: the authority to answer is the unguessable link token in the path,
 not an ambient cookie a cross-site request could ride on, and older phones that refuse
 cookies can still answer.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -36,8 +40,23 @@ class PatientForm(FlaskForm):
             return None
 
     instrument_id: str = ""
-    instrument: Instrument      # as the protocol asks it; set by make_form
+    instrument: Instrument      # as the protocol asks it; set by make_form and read_form
     version = HiddenField()
+    _posted: dict[str, Any] | None = None    # set by read_form: the values, with no field bound
+
+    @classmethod
+    def read(cls, instrument: Instrument, formdata: Mapping[str, Any]) -> PatientForm:
+        """This form as posted, for ``check`` and ``input_mode`` only: each field's value as
+        WTForms reads it into these fields (the first value sent under its name, else its
+        default), with no field object bound. Rendering it needs ``make_form``."""
+        form = cls.__new__(cls)
+        form.instrument = instrument
+        form._posted = {name: formdata.get(name, default) for name, default in _defaults(cls).items()}
+        return form
+
+    def value(self, field: str) -> Any:
+        """What the patient sent in a field (its default when nothing was sent)."""
+        return self[field].data if self._posted is None else self._posted[field]
 
     def answers(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -52,7 +71,7 @@ class PatientForm(FlaskForm):
         control on the page can send) becomes the general HIDDEN_PROBLEM instead.
         """
         instrument = self.instrument
-        if self.version.data != instrument.version:
+        if self.value("version") != instrument.version:
             return None, {HIDDEN_PROBLEM: "stale"}
         try:
             return self.validate_instrument(instrument), {}
@@ -68,10 +87,10 @@ class PatientForm(FlaskForm):
 
     def form_field(self, instrument_field: str) -> str | None:
         """The form field an instrument's field is answered with; None if there is none."""
-        return instrument_field if instrument_field in self._fields else None
+        return instrument_field if instrument_field in _defaults(type(self)) else None
 
     def patient_can_fix(self, field: str) -> bool:
-        return not isinstance(self[field], HiddenField)
+        return field not in _hidden(type(self))
 
     def validate_instrument(self, instrument):
         return instrument.validate(self.answers())
@@ -84,22 +103,22 @@ class VasForm(PatientForm):
     nrs = RadioField(choices=[SelectChoice(str(n)) for n in range(NRS_MAX + 1)], validate_choice=False)
 
     def answers(self) -> dict[str, Any]:
-        value = self.vas_mm.data if self.mode.data == MODE_LINE else self.nrs.data
-        return {"mode": self.mode.data, "value": value}
+        mode = self.value("mode")
+        return {"mode": mode, "value": self.value("vas_mm" if mode == MODE_LINE else "nrs")}
 
     def input_mode(self) -> str:
-        return self.mode.data
+        return self.value("mode")
 
     def form_field(self, instrument_field: str) -> str | None:
         if instrument_field == "value":
-            return "vas_mm" if self.mode.data == MODE_LINE else "nrs"
+            return "vas_mm" if self.value("mode") == MODE_LINE else "nrs"
         return None
 
     def patient_can_fix(self, field: str) -> bool:
         # The line writes its hidden input; left empty, the line was simply not touched.
         # Holding a number the line cannot produce, the page was tampered with.
         if field == "vas_mm":
-            return self.vas_mm.data in (None, "")
+            return self.value("vas_mm") in (None, "")
         return super().patient_can_fix(field)
 
 
@@ -116,7 +135,7 @@ class OdiForm(PatientForm):
         return self.instrument.sections_still_needed(self.answers(), self.min_answered)
 
     def answers(self) -> dict[str, Any]:
-        return {section.field: self[section.field].data for section in self.instrument.sections}
+        return {section.field: self.value(section.field) for section in self.instrument.sections}
 
     def validate_instrument(self, instrument):
         return instrument.validate(self.answers(), min_answered=self.min_answered)
@@ -131,7 +150,7 @@ class SatisfactionForm(PatientForm):
     instrument_id = SATISFACTION.id
 
     def answers(self) -> dict[str, Any]:
-        return {field: self[field].data for field, _ in SATISFACTION.items}
+        return {field: self.value(field) for field, _ in SATISFACTION.items}
 
 
 for _field, _question in SATISFACTION.items:
@@ -145,10 +164,10 @@ class MedicationForm(PatientForm):
                           validate_choice=False)
 
     def answers(self) -> dict[str, Any]:
-        answers: dict[str, Any] = {"took_any": self.took_any.data}
+        answers: dict[str, Any] = {"took_any": self.value("took_any")}
         for index in range(1, MAX_ROWS + 1):
             for field in row_fields(index):
-                answers[field] = (self[field].data or "").strip()
+                answers[field] = (self.value(field) or "").strip()
         return answers
 
     def rows(self):
@@ -169,7 +188,27 @@ FORMS: dict[str, type[PatientForm]] = {
 
 
 def make_form(instrument: Instrument) -> PatientForm:
-    """The form for an instrument as the protocol asks it, reading the current request."""
+    """The form for an instrument as the protocol asks it, reading the current request: to render."""
     form = FORMS[instrument.id]()
     form.instrument = instrument
     return form
+
+
+def read_form(instrument: Instrument, formdata: Mapping[str, Any]) -> PatientForm:
+    """The form for an instrument as posted in ``formdata`` (the request's form): to check it."""
+    return FORMS[instrument.id].read(instrument, formdata)
+
+
+@cache
+def _defaults(form: type[PatientForm]) -> dict[str, Any]:
+    """Every field of a form class, with the value WTForms gives it when nothing is sent: found
+    as WTForms finds them (the class's unbound fields). A class never changes once defined."""
+    fields = {name: getattr(form, name) for name in dir(form)
+              if not name.startswith("_") and hasattr(getattr(form, name), "_formfield")}
+    return {name: field.kwargs.get("default") for name, field in fields.items()}
+
+
+@cache
+def _hidden(form: type[PatientForm]) -> frozenset[str]:
+    """The fields of a form class a patient never sees."""
+    return frozenset(name for name in _defaults(form) if issubclass(getattr(form, name).field_class, HiddenField))

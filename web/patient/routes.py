@@ -26,7 +26,7 @@ from web.database import get_db
 from web.errors import message_page
 from web.i18n import select_locale, text_direction
 from web.patient import offline
-from web.patient.forms import HIDDEN_PROBLEM, make_form
+from web.patient.forms import HIDDEN_PROBLEM, make_form, read_form
 from web.security import STATIC
 
 bp = Blueprint("patient", __name__, url_prefix=PATH_PREFIX)
@@ -125,8 +125,7 @@ def start(token: str):
     if page:
         return page
     timepoint = link.window["timepoint"]
-    done = answer_service.instruments_received(get_db(), link.participant["id"], timepoint)
-    following = answer_service.next_instrument(protocol(), timepoint, done)
+    following = answer_service.next_instrument(protocol(), timepoint, link.received)
     if following is None:
         return render_template("patient/thanks.html", token=token)
     return redirect(url_for(".form", token=token, instrument=following), 303)
@@ -146,55 +145,72 @@ def form(token: str, instrument: str):
     if instrument not in steps:
         return _refused(404, _("Page not found"), _("This form is not part of this questionnaire."))
     db = get_db()
-    done = answer_service.instruments_received(db, link.participant["id"], timepoint)
-    index = steps.index(instrument)
-    context = {
-        "token": token,
-        "instrument": protocol().instruments[instrument],
-        "step": index + 1,
-        "steps": len(steps),
-        "previous": steps[index - 1] if index else None,
-        "following": answer_service.next_instrument(protocol(), timepoint, done),
-        "vas_direction": protocol().vas_direction(select_locale(), text_direction(select_locale())),
-    }
+    done = link.received
+    page = _Page(token, timepoint, instrument, steps, done)
     if instrument in done:
         if request.method == "POST":
             return _sent(answer_service.ALREADY_RECEIVED, token, instrument, None)
         response = answer_service.received(db, link.participant["id"], timepoint)[instrument]
         return render_template("patient/review.html", response=response, dict=dict,
                                drug_names={drug.id: drug.name for drug in MEDICATION.drugs},
-                               already=request.args.get("received") == "1", **context)
-
-    # What a form page needs to be answered offline: its stamp, the next step, the link's forms.
-    context.update(
-        stamp=offline.stamp(token, instrument, now()),
-        next_step=url_for(".form", token=token, instrument=steps[index + 1]) if index + 1 < len(steps) else None,
-        keep=[url_for(".form", token=token, instrument=step) for step in steps])
+                               already=request.args.get("received") == "1", **page.context())
     if not readable:
-        return _answer_again(400, "unreadable", instrument, context, None)
-    patient_form = make_form(context["instrument"])
+        return _answer_again(400, "unreadable", page)
     if request.method == "GET":
-        patient_form.version.data = context["instrument"].version
-        return render_template(f"patient/{instrument}.html", form=patient_form, problems={}, **context)
+        patient_form = make_form(page.instrument)
+        patient_form.version.data = page.instrument.version
+        return render_template(f"patient/{instrument}.html", form=patient_form, problems={},
+                               **page.context(answering=True))
 
+    patient_form = read_form(page.instrument, request.form)
     clean, problems = patient_form.check()
     if not problems and sent.problem:
         problems = {HIDDEN_PROBLEM: "tampered"}
     if problems:
-        return _answer_again(400, problems.get(HIDDEN_PROBLEM), instrument, context, patient_form, problems)
+        return _answer_again(400, problems.get(HIDDEN_PROBLEM), page, problems)
     try:
         outcome = answer_service.submit(
             db, protocol(), participant=link.participant, timepoint_id=timepoint,
             instrument_id=instrument, answers=clean, input_mode=patient_form.input_mode(), now=now(),
             submission_key=sent.key, answered_at=sent.answered_at)
     except AnswerError:  # checked above; the instrument is the last word all the same
-        return _answer_again(400, "tampered", instrument, context, patient_form)
+        return _answer_again(400, "tampered", page)
     if outcome == answer_service.KEY_TAKEN:
-        return _answer_again(400, "tampered", instrument, context, patient_form)
+        return _answer_again(400, "tampered", page)
     # The next step from what was in before and this answer, without reading them again: a form
     # answered meanwhile on another device shows as received when it is opened.
     following = answer_service.next_instrument(protocol(), timepoint, done | {instrument})
     return _sent(outcome, token, instrument, following)
+
+
+class _Page:
+    """One form of a link, and what its page shows around the questions. The page's context is
+    built only when a page is rendered: a submission that is stored goes straight on (a redirect)
+    and needs none of it."""
+
+    def __init__(self, token: str, timepoint: str, instrument: str, steps: tuple[str, ...], done: frozenset[str]):
+        self.token, self.timepoint, self.id, self.steps, self.done = token, timepoint, instrument, steps, done
+        self.instrument = protocol().instruments[instrument]
+
+    def context(self, answering: bool = False) -> dict:
+        """What the templates read; ``answering`` adds what a form page needs to be answered
+        offline: its stamp, the next step, the link's forms."""
+        token, steps, index = self.token, self.steps, self.steps.index(self.id)
+        context = {
+            "token": token,
+            "instrument": self.instrument,
+            "step": index + 1,
+            "steps": len(steps),
+            "previous": steps[index - 1] if index else None,
+            "following": answer_service.next_instrument(protocol(), self.timepoint, self.done),
+            "vas_direction": protocol().vas_direction(select_locale(), text_direction(select_locale())),
+        }
+        if answering:
+            context.update(
+                stamp=offline.stamp(token, self.id, now()),
+                next_step=url_for(".form", token=token, instrument=steps[index + 1]) if index + 1 < len(steps) else None,
+                keep=[url_for(".form", token=token, instrument=step) for step in steps])
+        return context
 
 
 def _sent(outcome: str, token: str, instrument: str, following: str | None):
@@ -211,10 +227,10 @@ def _sent(outcome: str, token: str, instrument: str, following: str | None):
     return redirect(where, 303)
 
 
-def _answer_again(status: int, hidden_problem: str | None, instrument: str, context: dict, patient_form,
-                  problems: dict | None = None):
-    """The form again, saying what to do. Sent by the page's script, why, in JSON: the script
-    then sends the form itself if the patient is on it (so they see this page), or tells them."""
+def _answer_again(status: int, hidden_problem: str | None, page: _Page, problems: dict | None = None):
+    """The form again, with what was sent, saying what to do. Sent by the page's script, why, in
+    JSON: the script then sends the form itself if the patient is on it (so they see this page),
+    or tells them."""
     if hidden_problem == "unreadable":
         title, message = _("Your answers could not be read"), _(
             "Your phone sent the answers in a form we could not read. Please go back, "
@@ -231,8 +247,8 @@ def _answer_again(status: int, hidden_problem: str | None, instrument: str, cont
         return jsonify(status="refused", title=title, message=message), status
     if hidden_problem == "unreadable":
         return message_page(status, title, message)
-    return render_template(f"patient/{instrument}.html", form=patient_form, problems=problems or {},
-                           hidden_problem=hidden_problem, **context), status
+    return render_template(f"patient/{page.id}.html", form=make_form(page.instrument), problems=problems or {},
+                           hidden_problem=hidden_problem, **page.context(answering=True)), status
 
 
 def _body_is_utf8() -> bool:
@@ -244,9 +260,10 @@ def _body_is_utf8() -> bool:
     """
     if request.mimetype != "application/x-www-form-urlencoded":
         return True  # anything else parses as an empty form: "please answer" is the right message
+    # The whole body at once: its pairs are split at "&", a byte UTF-8 never has inside a
+    # character, so the body decodes exactly when each of its names and values does.
     try:
-        for pair in request.get_data(cache=True).split(b"&"):
-            unquote_to_bytes(pair.replace(b"+", b" ")).decode("utf-8")
+        unquote_to_bytes(request.get_data(cache=True)).decode("utf-8")
     except UnicodeDecodeError:
         return False
     return True
