@@ -25,7 +25,7 @@ SIZES = (200, 2_000, 20_000)
 def trial_database(size: int, *, clinical: bool = False) -> Path:
     """A SQLite file holding a simulated trial of ``size`` participants (6 timepoints each, with
     the reminders and messages sent for them), built once by tests/trial_data.py and reused by
-    later runs (delete /tmp/pro-benchmarks to redo)."""
+    later runs (delete /tmp/pro-benchmarks to redo), migrated to the app's newest schema."""
     from app import create_app
     from storage import init_db
     from tests.trial_data import populate
@@ -40,6 +40,8 @@ def trial_database(size: int, *, clinical: bool = False) -> Path:
         populate(partial, create_app({"DATABASE": str(partial), "TESTING": True}).extensions["protocol"],
                  per_arm=size // 2, seed=size, clinical=clinical, reminders=True)
         partial.rename(path)
+    else:
+        init_db(path)   # one cached by an earlier version gets the migrations since (none: nothing done)
     return path
 
 

@@ -52,7 +52,6 @@ REPEAT = 3
 
 def export_csv(size: int, directory: Path) -> Path:
     path = trial_database(size)
-    init_db(path)   # a trial cached by an earlier version gets the migrations since
     app = create_app({"DATABASE": str(path), "TESTING": True})
     target = directory / f"long-{size}.csv"
     db = open_db(path)

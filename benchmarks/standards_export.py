@@ -74,12 +74,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
     from reports import standards
-    from storage import init_db
 
     print(HEADER)
     for size in args.sizes:
         path = trial_database(size, clinical=True)
-        init_db(path)   # a trial cached by an earlier version gets the migrations since
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "export"
             floor_s = seconds(lambda: export(path, "csv", args.identifiable, out), args.repeat)
