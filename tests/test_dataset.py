@@ -324,7 +324,8 @@ def test_csv_cells_a_spreadsheet_would_run_are_written_as_text(cell, written):
 # Cells that look risky, or almost, or hide the separator the chunked screen joins cells with.
 TRICKY = ["", "a", "-12.5", "+3", "-1e3", "-", "+", "-.", "- 5", "−5", "-٣", "+201001234567", "=1+1", "@x", "\tx",
           "\rx", "a\rb", "a\r\nb", "-5\x1fabc", "\x1f=cmd", "a\x1f", "\x1f", "5-", "1e", "-1e3x", ".5", "-.5e-3",
-          "x=1", "-2+3", "=", "\x1f-5"]
+          "x=1", "-2+3", "=", "\x1f-5", "a,-5", "x\n=y", "a,+3", '"=x', "a\n@b", ",-", "-5,x", "=a,b", "@x\ny",
+          "\t,x", '=say "x"']
 
 
 @pytest.mark.parametrize("tricky", TRICKY)
