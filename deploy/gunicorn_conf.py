@@ -32,7 +32,10 @@ os.environ.setdefault("FLASK_SESSION_COOKIE_SECURE", "true")
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", min(8, 2 * (os.cpu_count() or 1))))
 worker_class = "sync"
-timeout = 60                # an XLSX export of a large registry is built before it is sent
+# An XLSX, .sav or CDISC ODM export is built whole before it is sent: at 20,000 participants the
+# ODM file takes about 36 s on one core (benchmarks/standards_export.py), the XLSX about 10 s. A
+# sync worker silent for longer than this is killed mid-export, so it leaves room for a busy machine.
+timeout = 120
 graceful_timeout = 30
 accesslog = "-"
 errorlog = "-"
