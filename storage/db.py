@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 
 import sqlite_utils
@@ -89,5 +90,8 @@ def utc_iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
+@lru_cache(maxsize=16384)
 def parse_utc(text: str) -> datetime:
+    """A stored timestamp as an aware UTC datetime. Cached: the board and the report read the same
+    few thousand window times (a day's windows open at the same instant) over and over."""
     return datetime.fromisoformat(text).astimezone(timezone.utc)

@@ -113,10 +113,13 @@ def windows_by_study_id(db: sqlite_utils.Database) -> Iterator[sqlite3.Row]:
                           "JOIN participants p ON p.id = t.participant_id ORDER BY p.study_id")
 
 
-def every_timepoint(db: sqlite_utils.Database) -> Iterator[dict]:
-    """Every scheduled timepoint, with its participant's study_id, ordered by study_id and opening."""
-    return db.query("SELECT t.*, p.study_id FROM timepoints t JOIN participants p ON p.id = t.participant_id "
-                    "ORDER BY p.study_id, t.opens_at, t.id")
+def every_timepoint(db: sqlite_utils.Database) -> Iterator[sqlite3.Row]:
+    """Every scheduled timepoint, with its participant's study_id, ordered by study_id and opening,
+    as light rows read by column name (the board reads all of them: no dict built per row)."""
+    cursor = db.conn.cursor()
+    cursor.row_factory = sqlite3.Row
+    return cursor.execute("SELECT t.*, p.study_id FROM timepoints t JOIN participants p ON p.id = t.participant_id "
+                          "ORDER BY p.study_id, t.opens_at, t.id")
 
 
 def windows(db: sqlite_utils.Database) -> list[tuple]:

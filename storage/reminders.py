@@ -196,8 +196,7 @@ def by_id(db: sqlite_utils.Database, reminder_id: int) -> dict | None:
 
 def sent_timepoints(db: sqlite_utils.Database) -> set[tuple[int, str]]:
     """(participant id, timepoint) of every timepoint at least one reminder was sent for."""
-    return {(r["participant_id"], r["timepoint"]) for r in db.query(
-        "SELECT DISTINCT participant_id, timepoint FROM reminders WHERE status = 'sent'")}
+    return set(db.conn.execute("SELECT DISTINCT participant_id, timepoint FROM reminders WHERE status = 'sent'"))
 
 
 # A reminder whose failure got its SMS instead (a failed WhatsApp reminder): not a failure to flag.

@@ -32,6 +32,7 @@ from tests.browser_support import CHROMIUM, PHONE, RECORD_CSP_VIOLATIONS, Consol
 from tests.conftest import START, Clock
 from tests.trial_data import populate
 from web import reminders
+from web.staff.board import PAGE_SIZE as BOARD_PAGE
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
@@ -323,10 +324,12 @@ def test_nurse_chases_an_overdue_participant_from_the_board(new_page, trial, out
     expect(menu(page).get_by_role("link", name="Board")).to_have_attribute("aria-current", "page")
     assert_csp_clean(page, log)
 
-    # Every participant has a card, most urgent first: the two overdue (EG-001's day1 closes
-    # first), then EG-002's open baseline, then those with a missed timepoint.
+    # A card per participant, most urgent first, a page at a time: the two overdue (EG-001's day1
+    # closes first), then EG-002's open baseline, then those with a missed timepoint.
     cards = page.locator("ul.cards > li.card")
-    expect(cards).to_have_count(TOTAL)
+    expect(cards).to_have_count(min(TOTAL, BOARD_PAGE))
+    expect(page.get_by_role("navigation", name="Pages")).to_contain_text(
+        f"Participants 1 to {BOARD_PAGE} of {TOTAL}, page 1 of {-(-TOTAL // BOARD_PAGE)}.")
     assert card_ids(page)[:3] == ["EG-001", "EG-003", "EG-002"]
     first = card(page, "EG-001")
     expect(first.locator(".arm")).to_have_text(re.compile(r"^Arm [AB]$"))

@@ -477,6 +477,43 @@ def test_board_statuses_filters_and_counts(staff, trial, client, clock, app):
     assert arm_a["day1"]["overdue"] == 1 and arm_a["day1"]["missed"] == 1 and arm_a["day1"]["upcoming"] == 2
 
 
+def test_the_board_draws_a_page_of_cards_at_a_time_most_urgent_first(staff, trial, client, clock, app, monkeypatch):
+    from web.staff import board as board_view
+    monkeypatch.setattr(board_view, "PAGE_SIZE", 2)
+    trial.enroll("OVER-1", procedure_date=date(2026, 3, 1))
+    trial.enroll("MISS-1", procedure_date=date(2026, 2, 10))
+    trial.enroll("LATE-1", procedure_date=date(2026, 3, 20))
+    trial.enroll("OPT-1", procedure_date=date(2026, 3, 20))
+    trial.enroll("OPT-2", procedure_date=date(2026, 3, 21))
+    with app.app_context():
+        from web.reminders import send_due
+        send_due(clock())
+    staff.login("nurse")
+
+    def listed(query=""):
+        page = text(client.get("/staff/" + query))
+        return re.findall(r'/staff/participants/([A-Z0-9-]+)"', page), page
+
+    first, page = listed()
+    assert first == ["OVER-1", "LATE-1"]
+    assert "Participants 1 to 2 of 5, page 1 of 3." in page and "All (5)" in page
+    assert 'href="/staff/?page=2">Less urgent' in page and "More urgent" not in page
+    assert listed("?page=2")[0] == ["OPT-1", "OPT-2"]
+    last, page = listed("?page=3")
+    assert last == ["MISS-1"] and "Participants 5 to 5 of 5, page 3 of 3." in page
+    assert 'href="/staff/?page=2">More urgent' in page and "Less urgent" not in page
+    # A page past either end, or not a number, shows the nearest page: never an error.
+    assert listed("?page=99")[0] == ["MISS-1"] and listed("?page=99999999999999999999999")[0] == ["MISS-1"]
+    assert listed("?page=0")[0] == listed("?page=-4")[0] == listed("?page=abc")[0] == first
+    # The filter is kept from page to page.
+    missed, page = listed("?filter=missed")
+    assert missed == ["OVER-1", "MISS-1"] and "page 1 of" not in page       # one page: no pager
+    monkeypatch.setattr(board_view, "PAGE_SIZE", 1)
+    missed, page = listed("?filter=missed")
+    assert missed == ["OVER-1"] and 'href="/staff/?page=2&amp;filter=missed">Less urgent' in page
+    assert listed("?filter=missed&page=2")[0] == ["MISS-1"]
+
+
 def test_audit_page_filters(staff, trial, client):
     trial.enroll("P-001")
     staff.login("admin")
