@@ -68,6 +68,7 @@ def template(size: int) -> Path:
     CACHE.mkdir(exist_ok=True)
     path = CACHE / f"reminders-{size}-v{TEMPLATE_VERSION}.sqlite3"
     if path.exists():
+        init_db(path)   # one cached by an earlier version gets the migrations since
         return path
     partial = path.with_suffix(".partial")
     partial.unlink(missing_ok=True)
