@@ -30,6 +30,7 @@ import csv
 import sqlite3
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -39,7 +40,7 @@ from app import create_app
 from questionnaires.medication import MAX_ROWS
 from questionnaires.odi import FIELDS as ODI_FIELDS
 from reports import dataset, dataset_rows, export
-from reports.export_xlsx import typed
+from reports.export_xlsx import NUMBER_TYPES
 from storage.connection import open_db
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -116,24 +117,34 @@ def pivot_floor(path: Path, protocol, target: Path) -> None:
     connection.close()
 
 
-def pivot_rows(path: Path, protocol) -> tuple[list[str], Iterator[tuple]]:
+@contextmanager
+def pivot_rows(path: Path, protocol) -> Iterator[tuple[list[str], Iterator[tuple]]]:
     """The pivot's typed rows, streamed, and a name for each of its columns."""
-    cursor = sqlite3.connect(path).execute(pivot_sql(protocol, typed=True))
-    return [f"v{index}" for index in range(len(cursor.description))], cursor
+    connection = sqlite3.connect(path)
+    try:
+        cursor = connection.execute(pivot_sql(protocol, typed=True))
+        yield [f"v{index}" for index in range(len(cursor.description))], cursor
+    finally:
+        connection.close()
 
 
 def xlsx_floor(path: Path, protocol, codebook, target: Path) -> None:
     """The pivot's rows straight into the chosen writer, with the codebook sheet."""
-    from rustpy_xlsxwriter import FastExcel
-    names, rows = pivot_rows(path, protocol)
-    FastExcel(str(target)).sheet("data", (dict(zip(names, row)) for row in rows)).sheet(
-        "codebook", (dict(zip(export.CODEBOOK_FIELDS, entry)) for entry in codebook)).save()
+    with pivot_rows(path, protocol) as (names, rows):
+        xlsx_rust(names, rows, codebook, target)
 
 
 def sav_pivot_floor(path: Path, protocol, target: Path) -> None:
     """The pivot's rows into a DataFrame, and pyreadstat writing it."""
-    names, rows = pivot_rows(path, protocol)
-    sav_floor(names, rows, target)
+    with pivot_rows(path, protocol) as (names, rows):
+        sav_floor(names, rows, target)
+
+
+def typed(text: str, kind: str):
+    """A cell as the XLSX holds it (reports/export_xlsx.py): a number, text, or None when blank."""
+    if not text:
+        return None
+    return NUMBER_TYPES[kind](text) if kind in NUMBER_TYPES else text
 
 
 def prepared(db, protocol):

@@ -184,8 +184,6 @@ def long_lists(db, protocol: Protocol, identifiable: bool = False) -> Iterator[l
     next_answers, next_windows = next(answer_groups, None), next(window_groups, None)
     next_clinical = next(clinical_groups, None)
     timepoints, baseline, medication = protocol.timepoint_ids, protocol.baseline.id, "medication"
-    # derived.nsaid_reduction gives None at the baseline: not asked there, the answer is the same.
-    followups = {timepoint: timepoint != baseline for timepoint in timepoints}
     no_answers: dict = {}
     for person in participants.every(db):
         study_id = person["study_id"]
@@ -207,7 +205,7 @@ def long_lists(db, protocol: Protocol, identifiable: bool = False) -> Iterator[l
         for timepoint in timepoints:
             answers = by_timepoint.get(timepoint, no_answers)
             reduction = (nsaid_reduction(protocol, timepoint, baseline_nsaid, nsaid_of(answers))
-                         if followups[timepoint] and medication in answers else None)
+                         if medication in answers else None)
             yield builder.row(base, timepoint, answers, windows.get(timepoint), reduction)
 
 

@@ -16,13 +16,6 @@ CODEBOOK_FIELDS = ("name", "label", "type", "unit", "allowed", "instrument", "ti
 NUMBER_TYPES = {"integer": int, "decimal": float}
 
 
-def typed(text: str, kind: str):
-    """A cell's value as a spreadsheet holds it: a number, text, or None when blank."""
-    if not text:
-        return None
-    return NUMBER_TYPES[kind](text) if kind in NUMBER_TYPES else text
-
-
 def codebook_rows_from(variables: list[Variable]) -> list[dict[str, str]]:
     return [{"name": v.name, "label": v.label, "type": v.type, "unit": v.unit,
              "allowed": v.allowed or "; ".join(f"{value} = {label}" for value, label in v.value_labels),

@@ -40,18 +40,10 @@ def trials(tmp_path_factory):
 
 def _steps(path, read) -> int:
     db = open_db(path)
-    ticks = [0]
-
-    def tick() -> int:
-        ticks[0] += 1
-        return 0
     try:
-        db.conn.set_progress_handler(tick, STEPS_PER_TICK)
-        read(db)
+        return _steps_of(db, lambda: read(db))
     finally:
-        db.conn.set_progress_handler(None, 0)
         db.close()
-    return ticks[0]
 
 
 READS = {
