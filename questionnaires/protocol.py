@@ -11,6 +11,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,7 @@ class Protocol:
     def vas_direction(self, language: str, page_direction: str) -> str:
         return self.vas_directions.get(language, page_direction)
 
-    @property
+    @cached_property
     def baseline(self) -> Timepoint:
         return self.timepoint(self.baseline_id) or self.timepoints[0]
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from itertools import groupby
 
 from questionnaires.clinical import GUIDANCES
 from questionnaires.crf import (
@@ -101,17 +100,17 @@ def columns(identifiable: bool = False) -> tuple[str, ...]:
     return CLINICAL_COLUMNS + (CLINICAL_IDENTIFIABLE if identifiable else ())
 
 
-def grouped(db) -> Iterator[tuple[str, list[dict]]]:
-    """(study_id, the newest version of each of their clinician forms), ordered by study_id."""
-    for study_id, group in groupby(crf.newest(db), key=lambda row: row["study_id"]):
-        yield study_id, list(group)
+def grouped(db) -> Iterator[tuple[str, list[list]]]:
+    """(study_id, [form, data] of the newest version of each of their clinician form items), ordered by study_id."""
+    return crf.newest_data_by_study_id(db)
 
 
-def values(person: dict, records: list[dict], protocol: Protocol, identifiable: bool) -> dict[str, str]:
-    """One participant's clinician columns, as text (blank = missing)."""
+def values(person: dict, records: list[list], protocol: Protocol, identifiable: bool) -> dict[str, str]:
+    """One participant's clinician columns, as text (blank = missing), from their newest form items
+    as ``grouped`` gives them ([form, data])."""
     row = dict.fromkeys(columns(identifiable), "")
-    by_form = {r["form"]: r["data"] for r in records if r["form"] != EVENT_FORM}
-    events = [r["data"] for r in records if r["form"] == EVENT_FORM]
+    by_form = {form: data for form, data in records if form != EVENT_FORM}
+    events = [data for form, data in records if form == EVENT_FORM]
     baseline, procedure = by_form.get(BASELINE_FORM, {}), by_form.get(PROCEDURE_FORM)
     row["age"] = "" if baseline.get("age") is None else str(baseline["age"])
     for field in ("sex", *(f"root_{r}" for r in ROOTS)):

@@ -22,6 +22,7 @@ from reports import clinical_dataset
 from reports.dataset import (
     IDENTIFIABLE_COLUMNS,
     INSTRUMENT_VERSION_COLUMNS,
+    MED_COLUMNS,
     PARTICIPANT_COLUMNS,
     SCORE_DECIMALS,
     VAS_DECIMALS,
@@ -32,7 +33,6 @@ from reports.dataset import (
 from reports.derived import nsaid_reduction
 from reports.variables import score_text as _score
 from storage import participants, responses
-
 
 # An answer's fields, as responses.newest_lists_by_study_id gives them.
 (TIMEPOINT, INSTRUMENT, INSTRUMENT_VERSION, ANSWERS, SCORES, SOURCE, SUBMITTED_AT, VERSION,
@@ -62,9 +62,11 @@ class RowBuilder:
         self.sat = (at("sat_procedure"), at("sat_results"))
         self.nsaid, self.mme, self.paracetamol = at("nsaid_mg_day"), at("mme_mg_day"), at("paracetamol_mg_day")
         self.reduction, self.took_any = at("nsaid_reduction_pct"), at("med_took_any")
-        self.items = [(at(f"med_{n}_drug"), at(f"med_{n}_strength_mg"), at(f"med_{n}_doses_per_day"))
-                      for n in range(1, MAX_ROWS + 1)]
+        if [at(column) for column in MED_COLUMNS] != list(range(self.took_any, self.took_any + len(MED_COLUMNS))):
+            raise ValueError("the medication form's columns must be adjacent, in order")
         self.instrument_version = {instrument: at(column) for instrument, column in INSTRUMENT_VERSION_COLUMNS.items()}
+        self.vas_version, self.odi_version, self.sat_version, self.med_version = (
+            self.instrument_version[name] for name in ("vas", "odi", "satisfaction", "medication"))
         self.submitted_at, self.version, self.corrected_reason = at("submitted_at"), at("version"), at("corrected_reason")
         self.source = at("source")
         self.completed_at, self.reminder_channel = at("completed_at"), at("reminder_channel")
@@ -97,36 +99,34 @@ class RowBuilder:
         if not answers:
             return row
         if vas := answers.get("vas"):
-            scores = vas[SCORES]
-            row[self.vas] = f"{scores['vas_cm']:.{VAS_DECIMALS}f}"
-            row[self.vas_mode] = scores["vas_mode"]
+            cm = vas[SCORES]["vas_cm"]
+            row[self.vas] = "" if cm is None else f"{cm:.{VAS_DECIMALS}f}"
+            row[self.vas_mode], row[self.vas_version] = vas[SCORES]["vas_mode"], vas[INSTRUMENT_VERSION]
         if odi := answers.get("odi"):
             given, scores = odi[ANSWERS], odi[SCORES]
             chosen = list(map(given.get, ODI_FIELDS))
             row[self.odi_cells] = (map(str, chosen) if None not in chosen
                                    else ["" if value is None else str(value) for value in chosen])
-            row[self.odi_score] = f"{scores['odi_score']:.{SCORE_DECIMALS}f}"
+            score = scores["odi_score"]   # None (blank) under the protocol's min_sections
+            row[self.odi_score] = "" if score is None else f"{score:.{SCORE_DECIMALS}f}"
             row[self.odi_answered] = str(scores["odi_answered"])
-            row[self.odi_band] = scores["odi_band"] or ""
+            row[self.odi_band], row[self.odi_version] = scores["odi_band"] or "", odi[INSTRUMENT_VERSION]
         if sat := answers.get("satisfaction"):
-            row[self.sat[0]] = str(sat[ANSWERS]["sat_procedure"])
-            row[self.sat[1]] = str(sat[ANSWERS]["sat_results"])
+            given = sat[ANSWERS]
+            row[self.sat[0]], row[self.sat[1]] = str(given["sat_procedure"]), str(given["sat_results"])
+            row[self.sat_version] = sat[INSTRUMENT_VERSION]
         if med := answers.get("medication"):
             scores, given = med[SCORES], med[ANSWERS]
             row[self.nsaid] = _score(scores.get("nsaid_mg_day"))
             row[self.mme] = _score(scores.get("mme_mg_day"))
             row[self.paracetamol] = _score(scores.get("paracetamol_mg_day"))
             row[self.reduction] = _score(nsaid_reduction_value)
+            row[self.med_version] = med[INSTRUMENT_VERSION]
             if "items" in given:  # the form's rows; a paper form may give daily totals only
-                row[self.took_any] = given["took_any"]
-                for item, (drug, strength, doses) in zip(given["items"], self.items):
-                    row[drug] = item["drug"]
-                    row[strength] = _score(item["strength_mg"])
-                    row[doses] = str(item["doses_per_day"])
-        versions = self.instrument_version
-        for instrument, answer in answers.items():
-            if (index := versions.get(instrument)) is not None:
-                row[index] = answer[INSTRUMENT_VERSION]
+                cells = [given["took_any"]]
+                for item in given["items"][:MAX_ROWS]:
+                    cells += (item["drug"], _score(item["strength_mg"]), str(item["doses_per_day"]))
+                row[self.took_any:self.took_any + len(cells)] = cells
         if len(answers) == 1:
             (instrument, answer), = answers.items()
             row[self.submitted_at], row[self.source] = answer[SUBMITTED_AT], answer[SOURCE]
@@ -187,7 +187,7 @@ def long_lists(db, protocol: Protocol, identifiable: bool = False) -> Iterator[l
     no_answers: dict = {}
     for person in participants.every(db):
         study_id = person["study_id"]
-        records: list[dict] = []
+        records: list[list] = []
         if next_clinical and next_clinical[0] == study_id:
             records, next_clinical = next_clinical[1], next(clinical_groups, None)
         base = builder.participant(person, clinical_dataset.values(person, records, protocol, identifiable),

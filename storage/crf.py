@@ -34,6 +34,18 @@ def newest(db: sqlite_utils.Database, *, form: str | None = None, participant_id
         f"WHERE {' AND '.join(where)} ORDER BY p.study_id, c.form, c.item", params))
 
 
+def newest_data_by_study_id(db: sqlite_utils.Database) -> Iterator[tuple[str, list[list]]]:
+    """(study_id, [form, data decoded] of the newest version of each of their form items), ordered
+    by study_id (the order of participants.every), for an export merging its streams a participant
+    at a time. Each participant's forms come as one JSON array built by SQLite: one decode per
+    participant, and no row dict per form. Their order within a participant is not defined."""
+    sql = ("SELECT p.study_id, '[' || group_concat('[' || json_quote(c.form) || ',' || c.data || ']') || ']' "
+           f"FROM participants p CROSS JOIN crf_records c ON c.participant_id = p.id WHERE {NEWEST_VERSION} "
+           "GROUP BY p.study_id ORDER BY p.study_id")
+    for study_id, forms in db.conn.execute(sql):
+        yield study_id, json.loads(forms)
+
+
 def current(db: sqlite_utils.Database, participant_id: int, form: str, item: int = 0) -> dict | None:
     row = next(db.query("SELECT * FROM crf_records WHERE participant_id = ? AND form = ? AND item = ? "
                         "ORDER BY version DESC LIMIT 1", [participant_id, form, item]), None)

@@ -8,8 +8,10 @@ import json
 import pytest
 
 from app import create_app
+from questionnaires.odi import OdiInstrument
 from reports.dataset import FIXED_COLUMNS
-from storage import init_db
+from storage import init_db, responses
+from storage.connection import open_db
 from tests.staff_support import Staff, create_staff
 from tests.trial_data import populate
 
@@ -61,6 +63,29 @@ def test_long_csv_values_follow_the_codebook(simulated, runner, tmp_path, trial)
         score = json.loads(entry["scores"])["odi_score"]
         assert by_key[(entry["study_id"], entry["timepoint"])]["odi_score"] == ("" if score is None else f"{score:.2f}")
     assert {row["source"] for row in rows} <= {"web", ""}
+
+
+def test_an_odi_answer_too_short_for_a_score_exports_a_blank_score(simulated, runner, tmp_path, db_path):
+    # A protocol may ask every section to be answered for a score (odi.min_sections); a patient who
+    # skips "sex life" then has an answer with no score, which the long file writes as a blank.
+    odi = OdiInstrument(min_sections=10)
+    answers = odi.validate({f"odi_{n}": "2" for n in range(1, 11) if n != 8})
+    scores = odi.score_valid(answers)
+    assert scores["odi_score"] is None
+    db = open_db(db_path)
+    try:
+        previous = next(row for row in db.query(
+            "SELECT r.* FROM responses r WHERE r.instrument = 'odi' ORDER BY r.participant_id, r.timepoint LIMIT 1"))
+        study_id = db.execute("SELECT study_id FROM participants WHERE id = ?", [previous["participant_id"]]).fetchone()[0]
+        with db.conn:
+            responses.insert_correction(db, previous, version=2, answers=answers, scores=scores, recorded_by="test")
+    finally:
+        db.close()
+    export(runner, "csv", tmp_path / "long.csv")
+    row = next(row for row in read_csv(tmp_path / "long.csv")
+               if (row["study_id"], row["timepoint"]) == (study_id, previous["timepoint"]))
+    assert (row["odi_score"], row["odi_answered"], row["odi_band"], row["odi_8"], row["odi_1"]) == ("", "9", "", "", "2")
+    assert row["version"] == "2"
 
 
 def test_export_import_export_round_trip_gives_identical_scored_values(simulated, runner, tmp_path, clock):
