@@ -115,8 +115,10 @@ def neutralised(cells: Sequence[str]) -> Sequence[str]:
 def _clean(text: str) -> bool:
     """Whether no cell of ``text`` (every cell follows a \\x1f) needs neutralising: none holds a
     \\r, none starts with = @ or a tab, and each starting with + or - is wholly a number. Each test
-    is one of str's own searches over the text: no regular expression scans it character by character."""
-    if "\r" in text or "\x1f=" in text or "\x1f@" in text or "\x1f\t" in text:
+    is one of str's own searches over the text: no regular expression scans it character by character.
+    A search for one character is the C library's memchr, many times faster than one for two
+    starting with the \\x1f before every cell: each pair is looked for only where its character is."""
+    if "\r" in text or any(char in text and "\x1f" + char in text for char in "=@\t"):
         return False
     for sign in ("\x1f-", "\x1f+"):
         at = text.find(sign)
