@@ -74,26 +74,29 @@ def resolve(db, token: str, now: datetime, *, answered_at: datetime | None = Non
     if found is None:
         return Link(UNKNOWN)
     row, participant, window = found.link, found.participant, found.window
+    return Link(_state(participant, window, row, now, answered_at, grace), participant, window,
+                row["language"] or participant["language"], found.answered)
 
-    def link(state: str) -> Link:
-        return Link(state, participant, window, row["language"] or participant["language"], found.answered)
 
+def _state(participant: dict, window: dict, row: dict, now: datetime, answered_at: datetime | None,
+           grace: timedelta) -> str:
+    """What a known link's token opens at ``now`` (``resolve`` says how)."""
     if participant["status"] != "active":
-        return link(INACTIVE)
+        return INACTIVE
     # A link expires with the window it was issued for, or earlier if the window moved.
     window_closes, expires_at = parse_utc(window["closes_at"]), parse_utc(row["expires_at"])
     if now >= expires_at and expires_at < window_closes:
         # Ended before its window, so revoked: nothing more is taken from it, not even in grace.
-        return link(INACTIVE)
+        return INACTIVE
     opens_at, closes_at = parse_utc(window["opens_at"]), min(window_closes, expires_at)
     state = window_state(now, opens_at, closes_at)
     if state == WINDOW_CLOSED and answered_at is not None and window_state(answered_at, opens_at, closes_at) == WINDOW_OPEN:
-        return link(VALID if now < closes_at + grace else LATE)
+        return VALID if now < closes_at + grace else LATE
     if state == WINDOW_UPCOMING:
-        return link(NOT_YET_OPEN)
+        return NOT_YET_OPEN
     if state == WINDOW_CLOSED:
-        return link(CLOSED)
-    return link(VALID)
+        return CLOSED
+    return VALID
 
 
 def choose_language(db, token: str, language: str, offered: list[str], now: datetime) -> bool:

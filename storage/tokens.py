@@ -56,13 +56,22 @@ def mint_many(db: sqlite_utils.Database, requests: list[LinkRequest], *, actor: 
     return tokens
 
 
-# Between the tables' columns in ``with_owner``'s one row: where one table's columns end; and
-# between the instruments answered (ids never hold it).
+# What a link's pages read of its three rows (services.links.resolve, web.patient.routes,
+# services.answers.submit), and all that ``with_owner`` reads: a participant row has some twenty
+# columns, and reading them all, their names and a dict of each, was most of a submission's lookup.
+# A page that needs another column adds it here.
+LINK_COLUMNS = ("expires_at", "language")
+PARTICIPANT_COLUMNS = ("id", "study_id", "status", "language", "timezone")
+WINDOW_COLUMNS = ("id", "timepoint", "opens_at", "closes_at")
+_LINK_END = 1 + len(LINK_COLUMNS)
+_PARTICIPANT_END = _LINK_END + len(PARTICIPANT_COLUMNS)
+# Between the instruments answered (ids never hold it).
 _BETWEEN = "\x1f"
-_WITH_OWNER = (f"SELECT (SELECT group_concat(n.instrument, char(31)) FROM newest_answers n "
-               f'WHERE n.participant_id = t.participant_id AND n.timepoint = t.timepoint), NULL AS "{_BETWEEN}", '
-               f't.*, NULL AS "{_BETWEEN}", p.*, NULL AS "{_BETWEEN}", w.* FROM link_tokens t '
-               "JOIN participants p ON p.id = t.participant_id "
+_WITH_OWNER = ("SELECT (SELECT group_concat(n.instrument, char(31)) FROM newest_answers n "
+               "WHERE n.participant_id = t.participant_id AND n.timepoint = t.timepoint), "
+               + ", ".join([*(f"t.{c}" for c in LINK_COLUMNS), *(f"p.{c}" for c in PARTICIPANT_COLUMNS),
+                            *(f"w.{c}" for c in WINDOW_COLUMNS)])
+               + " FROM link_tokens t JOIN participants p ON p.id = t.participant_id "
                "LEFT JOIN timepoints w ON w.participant_id = t.participant_id AND w.timepoint = t.timepoint "
                "WHERE t.token_hash = ?")
 
@@ -70,9 +79,9 @@ _WITH_OWNER = (f"SELECT (SELECT group_concat(n.instrument, char(31)) FROM newest
 class Owned(NamedTuple):
     """What a link opens, as ``with_owner`` reads it: found by the token's hash, never the token."""
 
-    link: dict                # its row in link_tokens, whole
-    participant: dict         # whole, as ``participants.by_id`` reads it
-    window: dict | None       # its timepoint's row, as ``participants.timepoint`` reads it
+    link: dict                # its row in link_tokens: LINK_COLUMNS
+    participant: dict         # its participant's row: PARTICIPANT_COLUMNS
+    window: dict | None       # its timepoint's row: WINDOW_COLUMNS
     answered: frozenset[str]  # the instruments answered at that timepoint, as ``responses.instruments_in`` reads them
 
 
@@ -84,14 +93,10 @@ def with_owner(db: sqlite_utils.Database, token: str) -> Owned | None:
     cursor.close()
     if row is None:
         return None
-    names = [column[0] for column in cursor.description]
-    link = names.index(_BETWEEN) + 1
-    participant = names.index(_BETWEEN, link) + 1
-    window = names.index(_BETWEEN, participant) + 1
-    timepoint = dict(zip(names[window:], row[window:]))
-    return Owned(dict(zip(names[link:participant - 1], row[link:participant - 1])),
-                 dict(zip(names[participant:window - 1], row[participant:window - 1])),
-                 timepoint if timepoint["id"] is not None else None,
+    window = row[_PARTICIPANT_END:]
+    return Owned(dict(zip(LINK_COLUMNS, row[1:_LINK_END])),
+                 dict(zip(PARTICIPANT_COLUMNS, row[_LINK_END:_PARTICIPANT_END])),
+                 dict(zip(WINDOW_COLUMNS, window)) if window[0] is not None else None,
                  frozenset(row[0].split(_BETWEEN)) if row[0] else frozenset())
 
 

@@ -14,14 +14,17 @@ COMPRESSIBLE = {"text/html", "text/css", "text/csv", "application/json", "applic
 def init_app(app: Flask) -> None:
     @app.after_request
     def compress(response: Response) -> Response:
-        if "Vary" in response.headers:
+        headers = response.headers
+        # One look at the names: ``"Vary" in headers`` raises and catches werkzeug's
+        # BadRequestKeyError for every response without one, which is nearly all.
+        if any(name.lower() == "vary" for name, _ in headers):
             response.vary.add("Accept-Encoding")
         else:
-            response.headers["Vary"] = "Accept-Encoding"   # the same header, without parsing one
+            headers.add("Vary", "Accept-Encoding")   # the same header, without parsing one
         # The cheap checks first: a redirect or a small reply (every stored answer) stops at its length.
-        if (response.direct_passthrough or response.is_streamed
-                or response.content_length is None or response.content_length < MIN_COMPRESS_BYTES
-                or "Content-Encoding" in response.headers
+        length = None if response.direct_passthrough or response.is_streamed else response.content_length
+        if (length is None or length < MIN_COMPRESS_BYTES
+                or "Content-Encoding" in headers
                 or response.mimetype not in COMPRESSIBLE
                 or "gzip" not in request.accept_encodings):
             return response

@@ -10,12 +10,14 @@ from scheduler import links
 
 
 def protocol() -> Protocol:
-    return current_app.extensions["protocol"]
+    # Read on every patient request. The app itself, not through the proxy: an attribute read
+    # through it first fails on the proxy (Python formats that AttributeError), then is forwarded.
+    return current_app._get_current_object().extensions["protocol"]
 
 
 def now() -> datetime:
     """The current UTC instant; tests and demos replace ``CLOCK`` to travel in time."""
-    return current_app.config["CLOCK"]()
+    return current_app._get_current_object().config["CLOCK"]()
 
 
 def patient_url(token: str) -> str:

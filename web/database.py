@@ -62,28 +62,41 @@ def _release_after_fork_in_parent() -> None:
     _inherited.clear()
 
 
-os.register_at_fork(before=_hold_across_fork, after_in_parent=_release_after_fork_in_parent)
+# This process's id, kept rather than asked of the kernel (a system call) three times a request;
+# a forked child learns its own in the at-fork hook, before any of its code runs.
+_pid = os.getpid()
+
+
+def _learn_pid_after_fork_in_child() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(before=_hold_across_fork, after_in_parent=_release_after_fork_in_parent,
+                    after_in_child=_learn_pid_after_fork_in_child)
 
 
 def get_db():
-    if "db" not in g:
-        path = current_app.config["DATABASE"]
-        g.db = _check_out(path) if has_request_context() else open_db(path)
-        g.db_pid = os.getpid()
-    return g.db
+    here = g._get_current_object()    # the context's globals, looked up once rather than per attribute
+    db = here.get("db")
+    if db is None:
+        path = current_app._get_current_object().config["DATABASE"]
+        db = here.db = _check_out(path) if has_request_context() else open_db(path)
+        here.db_pid = _pid
+    return db
 
 
 def _check_out(path: str):
     """This thread's kept connection to ``path``, or a new one when it is already in use."""
     kept = _kept
-    if kept.db is not None and kept.pid != os.getpid():
+    if kept.db is not None and kept.pid != _pid:
         kept.db, kept.busy = None, False          # a fork's inheritance: held in _inherited, never used
     if kept.busy:
         return open_db(path)                      # a context inside a request: a connection of its own
     if kept.db is not None and kept.path != path:
         _discard(kept)
     if kept.db is None:
-        kept.db, kept.path, kept.pid = open_db(path), path, os.getpid()
+        kept.db, kept.path, kept.pid = open_db(path), path, _pid
         with _every_kept_lock:
             _every_kept.add(kept.db)
     kept.busy = True
@@ -106,10 +119,11 @@ def connector() -> Callable[[], Any]:
 
 def close_db(_exc: BaseException | None = None) -> None:
     """Teardown: give the kept connection back, rolled back to no transaction; close any other."""
-    db, opened_in = g.pop("db", None), g.pop("db_pid", None)
+    here = g._get_current_object()
+    db, opened_in = here.pop("db", None), here.pop("db_pid", None)
     if db is None:
         return
-    if opened_in != os.getpid():
+    if opened_in != _pid:
         _inherited.append(db)    # a context that crossed a fork: its connection is the parent's
         return
     kept = _kept

@@ -37,6 +37,26 @@ class RedactTokens(logging.Filter):
         return True
 
 
+# Set on every response, replacing whatever a view set. Pages, exports, the report: trial data,
+# never kept by a browser or a proxy; only the static assets (no data in them) may be cached.
+ALWAYS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"), ("X-Frame-Options", "DENY"))
+ALWAYS_NOT_STATIC = (*ALWAYS, ("Cache-Control", "no-store"))
+
+
+def _apply(headers, policy: str, always: tuple[tuple[str, str], ...]) -> None:
+    """``headers.setdefault("Content-Security-Policy", policy)``, then ``headers[name] = value``
+    for each of ``always``, with the response's header names read once: each ``set`` would
+    compare every header already there (a redirect's answer to a patient's POST has a few)."""
+    present = {name.lower() for name, _ in headers}
+    if "content-security-policy" not in present:
+        headers.add("Content-Security-Policy", policy)
+    for name, value in always:
+        if name.lower() in present:
+            headers.set(name, value)
+        else:
+            headers.add(name, value)
+
+
 def init_app(app: Flask) -> None:
     assets = load_inline_assets()
     app.extensions["inline_assets"] = assets
@@ -58,12 +78,7 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", patient_policy if request.blueprint == "patient" else policy)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Frame-Options"] = "DENY"
-        # Pages, exports, the report: trial data, never kept by a browser or a proxy. Only the
-        # static assets (no data in them) may be cached.
-        if request.endpoint != "static":
-            response.headers["Cache-Control"] = "no-store"
+        served = request._get_current_object()
+        _apply(response.headers, patient_policy if served.blueprint == "patient" else policy,
+               ALWAYS if served.endpoint == "static" else ALWAYS_NOT_STATIC)
         return response

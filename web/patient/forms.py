@@ -51,7 +51,7 @@ class PatientForm(FlaskForm):
         default), with no field object bound. Rendering it needs ``make_form``."""
         form = cls.__new__(cls)
         form.instrument = instrument
-        form._posted = {name: formdata.get(name, default) for name, default in _defaults(cls).items()}
+        form._posted = {name: posted(formdata, name, default) for name, default in _defaults(cls).items()}
         return form
 
     def value(self, field: str) -> Any:
@@ -185,6 +185,13 @@ for _index in range(1, MAX_ROWS + 1):
 FORMS: dict[str, type[PatientForm]] = {
     form.instrument_id: form for form in (VasForm, OdiForm, SatisfactionForm, MedicationForm)
 }
+
+
+def posted(formdata: Mapping[str, Any], name: str, default: Any = None) -> Any:
+    """The first value sent under ``name``, else ``default``: what ``formdata.get`` gives, without
+    the exception werkzeug's MultiDict raises and catches inside ``get`` for every name not sent
+    (a patient's POST leaves out most of the optional fields)."""
+    return formdata[name] if name in formdata else default  # noqa: SIM401 (that get is what this avoids)
 
 
 def make_form(instrument: Instrument) -> PatientForm:

@@ -21,6 +21,8 @@ from datetime import datetime, timedelta, timezone
 from flask import current_app
 from itsdangerous import Signer
 
+from web.patient.forms import posted
+
 SALT = "spine-pro.patient-form-stamp"
 KEY_PATTERN = re.compile(r"[0-9a-f]{32}")        # 128 random bits, as the page makes them
 MILLISECONDS = re.compile(r"[0-9]{1,13}")   # up to the year 2286: no datetime overflow
@@ -81,9 +83,9 @@ def served_at(value: str, token: str, instrument: str) -> datetime | None:
 
 def read(form, token: str, instrument: str, now: datetime) -> Sent:
     """The key and answer time of a posted form, checked against its stamp and ``now``."""
-    key = form.get("submission_key", "")
-    stamp_value = form.get("stamp", "")
-    answered = form.get("answered_at", "")
+    key = posted(form, "submission_key", "")
+    stamp_value = posted(form, "stamp", "")
+    answered = posted(form, "answered_at", "")
     if key and not KEY_PATTERN.fullmatch(key):
         return Sent(problem=MALFORMED_KEY)
     served = served_at(stamp_value, token, instrument) if stamp_value else None

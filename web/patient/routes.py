@@ -8,6 +8,7 @@ GET  /f/sw.js                 -> the service worker that keeps a link's pages on
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import unquote_to_bytes
 from zoneinfo import ZoneInfo
 
@@ -15,8 +16,11 @@ from flask import Blueprint, Response, current_app, g, jsonify, redirect, render
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 from questionnaires import MEDICATION, AnswerError
+from questionnaires.base import Instrument
 from scheduler.links import PATH_PREFIX
 from services import answers as answer_service
 from services import links
@@ -41,11 +45,14 @@ WORKER_POLICY = "default-src 'none'; connect-src 'self'"
 
 @bp.before_request
 def limit_body() -> None:
-    request.max_content_length = PATIENT_MAX_BODY
+    request._get_current_object().max_content_length = PATIENT_MAX_BODY
 
 
-def _resolve(token: str, answered_at=None) -> links.Link:
-    link = links.resolve(get_db(), token, now(), answered_at=answered_at, grace=protocol().offline_grace)
+def _resolve(token: str, answered_at=None, moment=None, plan=None) -> links.Link:
+    """What ``token`` opens at ``moment`` (now by default) under ``plan`` (the protocol by default);
+    its pages are in the link's language."""
+    plan = protocol() if plan is None else plan
+    link = links.resolve(get_db(), token, moment or now(), answered_at=answered_at, grace=plan.offline_grace)
     if link.language is not None:
         g.locale = link.language
     return link
@@ -91,8 +98,19 @@ def _open(token: str):
 
 def _wants_json() -> bool:
     """Sent by the page's script (where the service worker keeps the link), which wants JSON back."""
-    return request.method == "POST" and request.accept_mimetypes.best_match(
-        ["text/html", "application/json"]) == "application/json"
+    served = request._get_current_object()
+    return served.method == "POST" and _prefers_json(served.environ.get("HTTP_ACCEPT"))
+
+
+# Phones send a handful of distinct Accept headers, over and over: each is parsed once. The bound
+# keeps a client that makes up a new header per request from growing the cache.
+ACCEPT_HEADERS_KEPT = 256
+
+
+@lru_cache(maxsize=ACCEPT_HEADERS_KEPT)
+def _prefers_json(accept: str | None) -> bool:
+    """Whether an Accept header prefers JSON to HTML, as ``request.accept_mimetypes`` judges it."""
+    return parse_accept_header(accept, MIMEAccept).best_match(["text/html", "application/json"]) == "application/json"
 
 
 def _refused(status: int, title: str, message: str):
@@ -133,22 +151,25 @@ def start(token: str):
 
 @bp.route("/<token>/<instrument>", methods=["GET", "POST"])
 def form(token: str, instrument: str):
-    readable = request.method != "POST" or _body_is_utf8()   # before the form is parsed: it keeps the body
-    sent = offline.read(request.form, token, instrument, now()) if request.method == "POST" and readable \
-        else offline.Sent()
-    link = _resolve(token, sent.answered_at)
+    # The request, its instant and the protocol, read once: a patient's POST is the busiest request.
+    served, moment, plan = request._get_current_object(), now(), protocol()
+    posting = served.method == "POST"
+    readable = not posting or _body_is_utf8()   # before the form is parsed: it keeps the body
+    posted = served.form if posting and readable else None
+    sent = offline.read(posted, token, instrument, moment) if posted is not None else offline.Sent()
+    link = _resolve(token, sent.answered_at, moment, plan)
     refusal = _refusal(link)
     if refusal:
         return _refused(*refusal)
     timepoint = link.window["timepoint"]
-    steps = answer_service.instruments_due(protocol(), timepoint)
+    steps = answer_service.instruments_due(plan, timepoint)
     if instrument not in steps:
         return _refused(404, _("Page not found"), _("This form is not part of this questionnaire."))
     db = get_db()
     done = link.received
-    page = _Page(token, timepoint, instrument, steps, done)
+    page = _Page(token, timepoint, instrument, plan.instruments[instrument], steps, done)
     if instrument in done:
-        if request.method == "POST":
+        if posting:
             return _sent(answer_service.ALREADY_RECEIVED, token, instrument, None)
         response = answer_service.received(db, link.participant["id"], timepoint)[instrument]
         return render_template("patient/review.html", response=response, dict=dict,
@@ -156,13 +177,13 @@ def form(token: str, instrument: str):
                                already=request.args.get("received") == "1", **page.context())
     if not readable:
         return _answer_again(400, "unreadable", page)
-    if request.method == "GET":
+    if not posting:
         patient_form = make_form(page.instrument)
         patient_form.version.data = page.instrument.version
         return render_template(f"patient/{instrument}.html", form=patient_form, problems={},
                                **page.context(answering=True))
 
-    patient_form = read_form(page.instrument, request.form)
+    patient_form = read_form(page.instrument, posted)
     clean, problems = patient_form.check()
     if not problems and sent.problem:
         problems = {HIDDEN_PROBLEM: "tampered"}
@@ -170,8 +191,8 @@ def form(token: str, instrument: str):
         return _answer_again(400, problems.get(HIDDEN_PROBLEM), page, problems)
     try:
         outcome = answer_service.submit(
-            db, protocol(), participant=link.participant, timepoint_id=timepoint,
-            instrument_id=instrument, answers=clean, input_mode=patient_form.input_mode(), now=now(),
+            db, plan, participant=link.participant, timepoint_id=timepoint,
+            instrument_id=instrument, answers=clean, input_mode=patient_form.input_mode(), now=moment,
             submission_key=sent.key, answered_at=sent.answered_at)
     except AnswerError:  # checked above; the instrument is the last word all the same
         return _answer_again(400, "tampered", page)
@@ -179,7 +200,7 @@ def form(token: str, instrument: str):
         return _answer_again(400, "tampered", page)
     # The next step from what was in before and this answer, without reading them again: a form
     # answered meanwhile on another device shows as received when it is opened.
-    following = answer_service.next_instrument(protocol(), timepoint, done | {instrument})
+    following = answer_service.next_instrument(plan, timepoint, done | {instrument})
     return _sent(outcome, token, instrument, following)
 
 
@@ -188,9 +209,11 @@ class _Page:
     built only when a page is rendered: a submission that is stored goes straight on (a redirect)
     and needs none of it."""
 
-    def __init__(self, token: str, timepoint: str, instrument: str, steps: tuple[str, ...], done: frozenset[str]):
-        self.token, self.timepoint, self.id, self.steps, self.done = token, timepoint, instrument, steps, done
-        self.instrument = protocol().instruments[instrument]
+    def __init__(self, token: str, timepoint: str, instrument_id: str, instrument: Instrument,
+                 steps: tuple[str, ...], done: frozenset[str]):
+        """``instrument`` is the protocol's for ``instrument_id``, as it asks it."""
+        self.token, self.timepoint, self.id, self.steps, self.done = token, timepoint, instrument_id, steps, done
+        self.instrument = instrument
 
     def context(self, answering: bool = False) -> dict:
         """What the templates read; ``answering`` adds what a form page needs to be answered
@@ -217,14 +240,23 @@ def _sent(outcome: str, token: str, instrument: str, following: str | None):
     """Where the patient goes once the answer is in: the next form, or thank-you; a form already
     answered shows its review, saying so. Sent by the page's script, the same as JSON."""
     if outcome == answer_service.ALREADY_RECEIVED:
-        where = url_for(".form", token=token, instrument=instrument, received=1)
-    elif following is None:
-        where = url_for(".start", token=token)
+        where = f"{_link_path(token, instrument)}?received=1"
     else:
-        where = url_for(".form", token=token, instrument=following)
+        where = _link_path(token, following)
     if _wants_json():
         return jsonify(status=outcome, next=where)
     return redirect(where, 303)
+
+
+def _link_path(token: str, instrument: str | None) -> str:
+    """``url_for(".form", token=token, instrument=instrument)``, or ``url_for(".start", token=token)``
+    without an instrument, for a token that resolved and an instrument of the protocol: spelled out,
+    as url_for's general machinery (endpoint, rule, converters, quoting) cost a stored answer's
+    redirect more than checking the answer did. Nothing here needs quoting: an issued token is
+    URL-safe base64, an instrument id a plain word (tests/test_patient_redirects.py compares the
+    two, under a mount point too)."""
+    link = f"{request._get_current_object().root_path}{PATH_PREFIX}/{token}"
+    return link if instrument is None else f"{link}/{instrument}"
 
 
 def _answer_again(status: int, hidden_problem: str | None, page: _Page, problems: dict | None = None):
@@ -258,12 +290,13 @@ def _body_is_utf8() -> bool:
     patient would be told to answer questions they did answer. Checking the raw body first
     lets them be told the truth. The body is cached, so form parsing still sees it.
     """
-    if request.mimetype != "application/x-www-form-urlencoded":
+    served = request._get_current_object()
+    if served.mimetype != "application/x-www-form-urlencoded":
         return True  # anything else parses as an empty form: "please answer" is the right message
     # The whole body at once: its pairs are split at "&", a byte UTF-8 never has inside a
     # character, so the body decodes exactly when each of its names and values does.
     try:
-        unquote_to_bytes(request.get_data(cache=True)).decode("utf-8")
+        unquote_to_bytes(served.get_data(cache=True)).decode("utf-8")
     except UnicodeDecodeError:
         return False
     return True
