@@ -93,8 +93,8 @@ def encode(entry: Entry) -> Row:
         raise ValueError(f"unknown audit action {entry.action!r}: add it to storage.audit.ACTIONS")
     return Row(utc_iso(entry.at), entry.actor, entry.action, entry.entity,
                None if entry.entity_id is None else str(entry.entity_id),
-               None if entry.before is None else json.dumps(entry.before, sort_keys=True),
-               None if entry.after is None else json.dumps(entry.after, sort_keys=True), entry.reason)
+               None if entry.before is None else _SORTED_KEYS.encode(entry.before),
+               None if entry.after is None else _SORTED_KEYS.encode(entry.after), entry.reason)
 
 
 def store(db: sqlite_utils.Database, row: Row) -> None:
