@@ -26,7 +26,7 @@ from questionnaires.odi import FIELDS as ODI_FIELDS
 from questionnaires.protocol import Protocol
 from reports import clinical_dataset, dataset
 from reports.import_checks import CHECKERS, odi_fast, whole_number
-from storage.bulk import stored_json
+from storage.db import stored_json
 
 REQUIRED = ("study_id", "arm", "timepoint")
 STUDY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")

@@ -1,13 +1,12 @@
 """The append-only audit log: who did what, when, with before/after."""
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any, NamedTuple
 
 import sqlite_utils
 
-from storage.db import utc_iso
+from storage.db import stored_json, utc_iso
 
 # Every action the audit log records, with the words staff read. record() refuses any other, so
 # the audit page's list of actions is always complete.
@@ -93,18 +92,14 @@ def encode(entry: Entry) -> Row:
         raise ValueError(f"unknown audit action {entry.action!r}: add it to storage.audit.ACTIONS")
     return Row(utc_iso(entry.at), entry.actor, entry.action, entry.entity,
                None if entry.entity_id is None else str(entry.entity_id),
-               None if entry.before is None else _SORTED_KEYS.encode(entry.before),
-               None if entry.after is None else _SORTED_KEYS.encode(entry.after), entry.reason)
+               None if entry.before is None else stored_json(entry.before),
+               None if entry.after is None else stored_json(entry.after), entry.reason)
 
 
 def store(db: sqlite_utils.Database, row: Row) -> None:
     """One encoded entry, in one plain INSERT."""
     db.conn.execute("INSERT INTO audit_log (at, actor, action, entity, entity_id, before, after, reason) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
-
-
-# json.dumps(value, sort_keys=True) builds an encoder on every call; one made once writes the same text.
-_SORTED_KEYS = json.JSONEncoder(sort_keys=True)
 
 
 def record_many(db: sqlite_utils.Database, entries: list[Entry]) -> None:
@@ -115,7 +110,7 @@ def record_many(db: sqlite_utils.Database, entries: list[Entry]) -> None:
     if unknown:
         raise ValueError(f"unknown audit action {min(unknown)!r}: add it to storage.audit.ACTIONS")
     times = {at: utc_iso(at) for at in {entry.at for entry in entries}}
-    as_json = _SORTED_KEYS.encode
+    as_json = stored_json
     db.conn.executemany(
         "INSERT INTO audit_log (at, actor, action, entity, entity_id, before, after, reason) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

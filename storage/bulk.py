@@ -23,16 +23,6 @@ PARTICIPANT_COLUMNS = ("study_id", "arm", "phone", "timezone", "language", "proc
                        "allocation", "allocation_reason", "enrolled_at", "enrolled_by")
 
 
-# json.dumps(value, sort_keys=True) builds an encoder on every call; one made once writes the same text.
-_SORTED_KEYS = json.JSONEncoder(sort_keys=True)
-
-
-def stored_json(value: Any) -> str:
-    """Answers and scores as responses stores them: the text of json.dumps(value, sort_keys=True),
-    which responses.insert_first writes."""
-    return _SORTED_KEYS.encode(value)
-
-
 def participant_ids(db: sqlite_utils.Database, study_ids: Iterable[str]) -> dict[str, int]:
     """study_id -> id of those of ``study_ids`` that are enrolled."""
     rows = db.conn.execute("SELECT study_id, id FROM participants WHERE study_id IN (SELECT value FROM json_each(?))",

@@ -1,6 +1,7 @@
 """The one way to write (BEGIN IMMEDIATE), creating the database, and the stored time format."""
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import time
@@ -88,6 +89,11 @@ def utc_iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("naive datetime: pass an aware UTC datetime")
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+# A value as the database stores JSON (answers, scores, audit entries): the text of
+# json.dumps(value, sort_keys=True), from an encoder made once (json.dumps builds one per call).
+stored_json = json.JSONEncoder(sort_keys=True).encode
 
 
 @lru_cache(maxsize=16384)

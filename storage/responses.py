@@ -13,7 +13,7 @@ from datetime import datetime
 
 import sqlite_utils
 
-from storage.db import utc_iso
+from storage.db import stored_json, utc_iso
 
 from storage.migrations import NEWEST_SCORES
 
@@ -111,10 +111,6 @@ def insert_first(db: sqlite_utils.Database, *, participant_id: int, timepoint: s
         source=source, submitted_at=submitted_at, recorded_by=recorded_by))
 
 
-# json.dumps(value, sort_keys=True) builds an encoder on every call; one made once writes the same text.
-_sorted_json = json.JSONEncoder(sort_keys=True).encode
-
-
 def encode_first(*, participant_id: int, timepoint: str, instrument: str, instrument_version: str, answers: dict,
                  scores: dict, input_mode: str, source: str, submitted_at: datetime, recorded_by: str,
                  submission_key: str | None = None, answered_at: datetime | None = None) -> tuple:
@@ -123,8 +119,8 @@ def encode_first(*, participant_id: int, timepoint: str, instrument: str, instru
 
     ``submission_key`` is the random key the patient's phone named the submission with;
     ``answered_at`` the time it was answered, when that is not the time it arrived."""
-    return (participant_id, timepoint, instrument, instrument_version, _sorted_json(answers),
-            _sorted_json(scores), input_mode, source, utc_iso(submitted_at), recorded_by,
+    return (participant_id, timepoint, instrument, instrument_version, stored_json(answers),
+            stored_json(scores), input_mode, source, utc_iso(submitted_at), recorded_by,
             submission_key, None if answered_at is None else utc_iso(answered_at))
 
 
@@ -166,6 +162,6 @@ def insert_correction(db: sqlite_utils.Database, previous: dict, *, version: int
         "INSERT OR IGNORE INTO responses (participant_id, timepoint, instrument, instrument_version, version, answers, "
         "scores, input_mode, source, submitted_at, recorded_by, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (previous["participant_id"], previous["timepoint"], previous["instrument"], previous["instrument_version"],
-         version, json.dumps(answers, sort_keys=True), json.dumps(scores, sort_keys=True), previous["input_mode"],
+         version, stored_json(answers), stored_json(scores), previous["input_mode"],
          previous["source"], previous["submitted_at"], recorded_by, previous.get("answered_at")))
     return cursor.lastrowid if cursor.rowcount == 1 else None

@@ -14,8 +14,8 @@ from questionnaires.odi import FIELDS, ITEM_TEXTS, ODI, from_protocol, index, od
 from reports import importer
 from reports.import_checks import CHECKERS
 from services import dataset as dataset_service
-from storage.bulk import stored_json
 from storage.connection import open_db
+from storage.db import stored_json
 from tests.test_dataset import HEADER
 
 # Cells as paper files write them: the usual, and the unusual the full check reads or refuses.
