@@ -6,13 +6,12 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from flask import Flask
-
 import web
 from questionnaires import INSTRUMENTS
 from questionnaires.protocol import DEFAULT_PROTOCOL_PATH, load_protocol
 from scheduler.dispatch import CLAIM_LEASE
 from services.enrollment import check_country, check_timezone
+from web.application import App
 
 TWILIO_VARIABLES = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER",
                     "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_API_BASE", "TWILIO_WHATSAPP_FROM")
@@ -32,8 +31,8 @@ def check_site_defaults(config) -> None:
             raise ValueError(f"FLASK_{variable}: {exc}") from None
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+def create_app(test_config: dict | None = None) -> App:
+    app = App(__name__, instance_relative_config=True)
     app.config.from_mapping(
         # A random key per start is safe but logs staff out at every restart: set
         # FLASK_SECRET_KEY in production.

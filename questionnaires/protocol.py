@@ -104,7 +104,12 @@ class Protocol:
         return self.timepoint(self.baseline_id) or self.timepoints[0]
 
     def timepoint(self, timepoint_id: str) -> Timepoint | None:
-        return next((tp for tp in self.timepoints if tp.id == timepoint_id), None)
+        return self._timepoints_by_id.get(timepoint_id)
+
+    @cached_property
+    def _timepoints_by_id(self) -> dict[str, Timepoint]:
+        """Asked of every patient request, three times for a submission."""
+        return {tp.id: tp for tp in self.timepoints}
 
     def arm(self, code: str) -> Arm | None:
         return next((arm for arm in self.arms if arm.code == code), None)

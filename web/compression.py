@@ -11,22 +11,26 @@ MIN_COMPRESS_BYTES = 1024
 COMPRESSIBLE = {"text/html", "text/css", "text/csv", "application/json", "application/javascript"}
 
 
+def compressible(response: Response) -> bool:
+    """Whether ``response`` is one this app sends gzipped to a client that accepts it: a body held
+    whole (not streamed, not a file passed through), of a kilobyte or more, of a text type, not
+    encoded already. The cheap checks first: a redirect or a small reply (every stored answer)
+    stops at its length."""
+    if response.direct_passthrough or response.is_streamed:
+        return False
+    length = response.content_length
+    return (length is not None and length >= MIN_COMPRESS_BYTES and response.mimetype in COMPRESSIBLE
+            and "Content-Encoding" not in response.headers)
+
+
 def init_app(app: Flask) -> None:
     @app.after_request
     def compress(response: Response) -> Response:
-        headers = response.headers
-        # One look at the names: ``"Vary" in headers`` raises and catches werkzeug's
-        # BadRequestKeyError for every response without one, which is nearly all.
-        if any(name.lower() == "vary" for name, _ in headers):
-            response.vary.add("Accept-Encoding")
-        else:
-            headers.add("Vary", "Accept-Encoding")   # the same header, without parsing one
-        # The cheap checks first: a redirect or a small reply (every stored answer) stops at its length.
-        length = None if response.direct_passthrough or response.is_streamed else response.content_length
-        if (length is None or length < MIN_COMPRESS_BYTES
-                or "Content-Encoding" in headers
-                or response.mimetype not in COMPRESSIBLE
-                or "gzip" not in request.accept_encodings):
+        if not compressible(response):
+            # The same bytes whatever the client accepts: no Vary (RFC 9110, 12.5.5).
+            return response
+        response.vary.add("Accept-Encoding")
+        if "gzip" not in request.accept_encodings:
             return response
         response.set_data(gzip.compress(response.get_data(), compresslevel=6))
         response.headers["Content-Encoding"] = "gzip"

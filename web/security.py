@@ -8,7 +8,8 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
-from flask import Flask, Response, request
+from flask import Flask
+from werkzeug.datastructures import Headers
 
 from scheduler.links import redact
 
@@ -41,23 +42,58 @@ class RedactTokens(logging.Filter):
 # never kept by a browser or a proxy; only the static assets (no data in them) may be cached.
 ALWAYS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"), ("X-Frame-Options", "DENY"))
 ALWAYS_NOT_STATIC = (*ALWAYS, ("Cache-Control", "no-store"))
+_REPLACED = {always: frozenset(name.lower() for name, _ in always) for always in (ALWAYS, ALWAYS_NOT_STATIC)}
+POLICY = "content-security-policy"
 
 
-def _apply(headers, policy: str, always: tuple[tuple[str, str], ...]) -> None:
-    """``headers.setdefault("Content-Security-Policy", policy)``, then ``headers[name] = value``
-    for each of ``always``, with the response's header names read once: each ``set`` would
-    compare every header already there (a redirect's answer to a patient's POST has a few)."""
+def add_headers(headers: list[tuple[str, str]], policy: str, always: tuple[tuple[str, str], ...]) -> None:
+    """To a response's WSGI header list: ``policy`` as its Content-Security-Policy unless the view
+    set its own, then each of ``always`` in place of any the view set."""
     present = {name.lower() for name, _ in headers}
-    if "content-security-policy" not in present:
-        headers.add("Content-Security-Policy", policy)
-    for name, value in always:
-        if name.lower() in present:
-            headers.set(name, value)
-        else:
-            headers.add(name, value)
+    replaced = _REPLACED[always]
+    if not present.isdisjoint(replaced):
+        headers[:] = [(name, value) for name, value in headers if name.lower() not in replaced]
+    if POLICY not in present:
+        headers.append(("Content-Security-Policy", policy))
+    headers.extend(always)
 
 
-def init_app(app: Flask) -> None:
+class SecurityHeaders:
+    """WSGI middleware that adds the headers to every response the app starts, as the last step
+    before the server sends them: an error page or a streamed export gets them the same as a form.
+
+    Below werkzeug's Headers, whose every add checks the value again (and get_wsgi_headers copies
+    them, checking each once more): these are constants, checked once, here, when the app starts.
+    The policy is the patient pages' for the patient blueprint's views; the request Flask made of
+    the environ says which view answered (read while the request is still open: Flask starts
+    the response inside it)."""
+
+    def __init__(self, wsgi_app, policy: str, patient_policy: str, patient_blueprint: str):
+        for name, value in (("Content-Security-Policy", policy), ("Content-Security-Policy", patient_policy),
+                            *ALWAYS_NOT_STATIC):
+            _check_header(name, value)
+        self.wsgi_app, self.policy, self.patient_policy = wsgi_app, policy, patient_policy
+        self.patient_blueprint = patient_blueprint
+
+    def __call__(self, environ, start_response):
+        def start(status, headers, exc_info=None):
+            served = environ.get("werkzeug.request")
+            endpoint = served.endpoint if served is not None else None
+            add_headers(headers, self.patient_policy if served is not None and served.blueprint == self.patient_blueprint
+                        else self.policy, ALWAYS if endpoint == "static" else ALWAYS_NOT_STATIC)
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, start)
+
+
+def _check_header(name: str, value: str) -> None:
+    """What werkzeug's Headers checks of a header, once: a value never spans lines."""
+    Headers().add(name, value)
+
+
+def init_app(app: Flask, patient_blueprint: str) -> None:
+    """The headers on every response; ``patient_blueprint`` names the views that get the patient
+    pages' policy."""
     assets = load_inline_assets()
     app.extensions["inline_assets"] = assets
     policy = "; ".join([
@@ -75,10 +111,4 @@ def init_app(app: Flask) -> None:
     patient_policy = policy + "; connect-src 'self'; worker-src 'self'"
     logging.getLogger("werkzeug").addFilter(RedactTokens())
     app.context_processor(lambda: {"inline_assets": assets})
-
-    @app.after_request
-    def headers(response: Response) -> Response:
-        served = request._get_current_object()
-        _apply(response.headers, patient_policy if served.blueprint == "patient" else policy,
-               ALWAYS if served.endpoint == "static" else ALWAYS_NOT_STATIC)
-        return response
+    app.wsgi_app = SecurityHeaders(app.wsgi_app, policy, patient_policy, patient_blueprint)
