@@ -76,7 +76,7 @@ def submit(db, protocol: Protocol, *, participant: Mapping[str, Any], timepoint_
             if named and named != (participant["id"], timepoint_id, instrument_id):
                 return KEY_TAKEN
             return ALREADY_RECEIVED
-        audit.store(db, entry._replace(entity_id=str(response_id)))
+        audit.store(db, entry, entity_id=str(response_id))
         # Read inside the transaction: of two forms sent at once, the later commit completes the timepoint.
         if responses.instruments_in(db, participant["id"], timepoint_id).issuperset(due):
             participants.mark_completed(db, participant["id"], timepoint_id, now)

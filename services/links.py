@@ -4,8 +4,8 @@ The token itself is made and stored hashed by storage.tokens; its URL shape is s
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from scheduler.links import looks_like_token
 from scheduler.schedule import CLOSED as WINDOW_CLOSED
@@ -49,8 +49,10 @@ def issue_link(db, study_id: str, timepoint_id: str, *, actor: str, now: datetim
     return token, window
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):
+    """What a token opens (``resolve``). A tuple, not a frozen dataclass: made on every patient
+    request, and a frozen dataclass sets each field through object.__setattr__."""
+
     state: str
     participant: dict | None = None
     window: dict | None = None

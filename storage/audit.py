@@ -96,10 +96,11 @@ def encode(entry: Entry) -> Row:
                None if entry.after is None else stored_json(entry.after), entry.reason)
 
 
-def store(db: sqlite_utils.Database, row: Row) -> None:
-    """One encoded entry, in one plain INSERT."""
+def store(db: sqlite_utils.Database, row: Row, entity_id: str | None = None) -> None:
+    """One encoded entry, in one plain INSERT; ``entity_id``, when given, in place of the row's:
+    the id of what the entry is about, when that is stored in the same transaction."""
     db.conn.execute("INSERT INTO audit_log (at, actor, action, entity, entity_id, before, after, reason) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row if entity_id is None else (*row[:4], entity_id, *row[5:]))
 
 
 def record_many(db: sqlite_utils.Database, entries: list[Entry]) -> None:

@@ -5,11 +5,13 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
+from json.encoder import c_make_encoder, encode_basestring_ascii
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -84,16 +86,47 @@ def init_db(path: str | Path) -> list[str]:
         db.close()
 
 
+# The instant utc_iso formatted last, and its text: a write formats its one instant for each row
+# it stores (an answer and its audit entry), and isoformat is most of a small row's encoding.
+# Datetimes are immutable, so the same object always has the same text; one tuple, read and
+# replaced whole, so a thread never sees one's instant with another's text.
+_formatted: tuple[datetime | None, str] = (None, "")
+
+
 def utc_iso(moment: datetime) -> str:
     """The one timestamp format stored: UTC, seconds, ISO 8601; sorts as text."""
+    global _formatted
+    last, text = _formatted
+    if moment is last:
+        return text
     if moment.tzinfo is None:
         raise ValueError("naive datetime: pass an aware UTC datetime")
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+    text = moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+    _formatted = (moment, text)
+    return text
+
+
+def _sorted_keys_encoder() -> Callable[[Any], str]:
+    """json.dumps(value, sort_keys=True), with its C encoder made once: JSONEncoder.encode makes
+    one on every call, which is two thirds of the cost of a small dict's text. The encoder is made
+    without the check for circular values (a stored value is a tree of plain values: a cycle would
+    end in RecursionError rather than ValueError); anything else is json's own (its default, its
+    errors, its text). Python without json's C speed-ups gets JSONEncoder.encode itself."""
+    encoder = json.JSONEncoder(sort_keys=True)
+    if c_make_encoder is None:
+        return encoder.encode
+    made = c_make_encoder(None, encoder.default, encode_basestring_ascii, encoder.indent, encoder.key_separator,
+                          encoder.item_separator, encoder.sort_keys, encoder.skipkeys, encoder.allow_nan)
+
+    def stored_json(value: Any) -> str:
+        return "".join(made(value, 0))
+
+    return stored_json
 
 
 # A value as the database stores JSON (answers, scores, audit entries): the text of
-# json.dumps(value, sort_keys=True), from an encoder made once (json.dumps builds one per call).
-stored_json = json.JSONEncoder(sort_keys=True).encode
+# json.dumps(value, sort_keys=True).
+stored_json = _sorted_keys_encoder()
 
 
 @lru_cache(maxsize=16384)

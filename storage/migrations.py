@@ -445,3 +445,16 @@ def m014_whatsapp(db: sqlite_utils.Database) -> None:
     for event in ("INSERT", "UPDATE"):
         db.execute(f"CREATE TRIGGER participants_whatsapp_opt_in_{event.lower()} BEFORE {event} ON participants "
                    f"WHEN NOT {_OPT_IN_STATE} BEGIN {_OPT_IN_ERROR}; END")
+
+
+@MIGRATIONS()
+def m015_audit_reasons_index(db: sqlite_utils.Database) -> None:
+    # The audit log's index answers one question: the reason given on an entity (an answer's
+    # corrections, storage.responses and storage.answer_history). Only entries with a reason are in
+    # it: most entries have none (each answer a patient sends, each link a reminder pass issues), and
+    # are stored without an index to keep in step. Readers ask "reason IS NOT NULL", which lets
+    # SQLite use the partial index (tests/test_storage.py checks their plans).
+    _statements(db, """
+        DROP INDEX audit_log_entity;
+        CREATE INDEX audit_log_reasons ON audit_log (entity, entity_id) WHERE reason IS NOT NULL
+        """)

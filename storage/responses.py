@@ -146,6 +146,7 @@ def versions_of(db: sqlite_utils.Database, participant_id: int, timepoint: str, 
     and ``corrected_at``: the reason its correction gave, and when (None for version 1)."""
     rows = db.query(f"SELECT r.*, {_REASON.format(id='r.id')} AS reason, (SELECT a.at FROM audit_log a "
                     "WHERE a.entity = 'response' AND a.entity_id = CAST(r.id AS TEXT) AND a.action = 'correct_answer' "
+                    "AND a.reason IS NOT NULL "
                     "ORDER BY a.id DESC LIMIT 1) AS corrected_at FROM responses r "
                     "WHERE r.participant_id = ? AND r.timepoint = ? AND r.instrument = ? ORDER BY r.version",
                     [participant_id, timepoint, instrument])

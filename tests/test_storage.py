@@ -13,7 +13,7 @@ ALL_MIGRATIONS = ["m001_initial", "m002_reminders_and_messages", "m003_staff_ran
                   "m004_settings_and_reply_handling", "m005_clinician_forms_and_screening", "m006_link_language",
                   "m007_newest_answers", "m008_session_version",
                   "m009_number_opt_outs", "m010_withdrawal_state", "m011_sms_answers",
-                  "m012_submission_keys", "m013_password_resets", "m014_whatsapp"]
+                  "m012_submission_keys", "m013_password_resets", "m014_whatsapp", "m015_audit_reasons_index"]
 
 
 def test_connection_pragmas(fresh_db):
@@ -127,5 +127,37 @@ def test_the_database_refuses_an_inconsistent_withdrawal_state(trial, app, sql):
         db.execute("UPDATE participants SET status = 'withdrawn', withdrawn_at = 'x', withdrawal_reason = 'moved' "
                    "WHERE study_id = 'P-001'")                                              # the consistent change
         db.execute("UPDATE participants SET phone = '+16175550123' WHERE study_id = 'P-001'")  # untouched state
+    finally:
+        db.close()
+
+
+def test_every_reader_of_a_correction_s_reason_uses_the_reasons_index(trial):
+    """m015: only entries with a reason are indexed; each reader of an answer's reason asks for
+    one, so SQLite searches the partial index instead of scanning the whole audit log."""
+    from services import answer_corrections
+    from storage import answer_history, responses
+
+    trial.enroll()
+    client = trial.app.test_client()
+    client.post(f"/f/{trial.link()}/vas", data={"version": "1.0", "mode": "nrs", "nrs": "4"})
+    db = open_db(trial.app.config["DATABASE"])
+    try:
+        answer_corrections.correct(db, trial.app.extensions["protocol"], study_id="P-001", timepoint="baseline",
+                                   instrument="vas", answers={"mode": "nrs", "value": 5}, reason="misread",
+                                   opened_version=1, actor="investigator@hospital.example", now=trial.clock())
+        statements: list[str] = []
+        db.conn.set_trace_callback(statements.append)
+        participant_id = db.execute("SELECT id FROM participants").fetchone()[0]
+        versions = responses.versions_of(db, participant_id, "baseline", "vas")
+        lists = list(responses.newest_lists_by_study_id(db))
+        history = list(answer_history.versions_by_study_id(db))
+        db.conn.set_trace_callback(None)
+        assert [(v["reason"], v["corrected_at"] is not None) for v in versions] == [(None, False), ("misread", True)]
+        assert lists[0][1][0][-1] == "misread" and history[0][1][-1]["reason"] == "misread"
+        readers = [s for s in statements if "audit_log" in s]
+        assert len(readers) == 3
+        for statement in readers:
+            plan = " | ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {statement}").fetchall())
+            assert "USING INDEX audit_log_reasons" in plan and "SCAN a" not in plan, plan
     finally:
         db.close()

@@ -15,8 +15,8 @@ judged as it always was: no key, and the time it arrives.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import NamedTuple
 
 from flask import current_app
 from itsdangerous import Signer
@@ -37,10 +37,10 @@ FORGED_STAMP = "forged_stamp"
 BAD_ANSWER_TIME = "bad_answer_time"
 
 
-@dataclass(frozen=True)
-class Sent:
+class Sent(NamedTuple):
     """What a submission says about itself; ``problem`` is set (and nothing else is to be
-    believed) when one of its fields is malformed, forged or out of range."""
+    believed) when one of its fields is malformed, forged or out of range. (A tuple: made for
+    every submission, cheaper than a frozen dataclass.)"""
 
     key: str | None = None
     answered_at: datetime | None = None
