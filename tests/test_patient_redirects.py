@@ -48,7 +48,7 @@ def test_the_page_script_gets_the_same_address_as_json(client, token):
 
 
 def test_a_stored_answer_s_redirect_carries_every_header_once(app, client, token):
-    """The security headers are added below werkzeug (web.security.SecurityHeaders); a redirect is
+    """The security headers are added below werkzeug (web.security.security_headers); a redirect is
     the same bytes whatever the client accepts, so it has no Vary."""
     response = client.post(f"/f/{token}/vas", data=VAS_LINE, headers={"Accept-Encoding": "gzip"})
     policy = response.headers["Content-Security-Policy"]

@@ -1,4 +1,4 @@
-"""The headers every response gets (web.security.SecurityHeaders, below werkzeug) and the Vary of a
+"""The headers every response gets (web.security.security_headers, below werkzeug) and the Vary of a
 response that may be gzipped (web.compression)."""
 from __future__ import annotations
 

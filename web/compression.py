@@ -14,9 +14,9 @@ COMPRESSIBLE = {"text/html", "text/css", "text/csv", "application/json", "applic
 def compressible(response: Response) -> bool:
     """Whether ``response`` is one this app sends gzipped to a client that accepts it: a body held
     whole (not streamed, not a file passed through), of a kilobyte or more, of a text type, not
-    encoded already. The cheap checks first: a redirect or a small reply (every stored answer)
-    stops at its length."""
-    if response.direct_passthrough or response.is_streamed:
+    encoded already, and not a redirect (whose body no browser shows). The cheap checks first: a
+    stored answer's redirect stops at its status."""
+    if 300 <= response.status_code < 400 or response.direct_passthrough or response.is_streamed:
         return False
     length = response.content_length
     return (length is not None and length >= MIN_COMPRESS_BYTES and response.mimetype in COMPRESSIBLE

@@ -58,7 +58,7 @@ def add_headers(headers: list[tuple[str, str]], policy: str, always: tuple[tuple
     headers.extend(always)
 
 
-class SecurityHeaders:
+def security_headers(wsgi_app, policy: str, patient_policy: str, patient_blueprint: str):
     """WSGI middleware that adds the headers to every response the app starts, as the last step
     before the server sends them: an error page or a streamed export gets them the same as a form.
 
@@ -67,23 +67,23 @@ class SecurityHeaders:
     The policy is the patient pages' for the patient blueprint's views; the request Flask made of
     the environ says which view answered (read while the request is still open: Flask starts
     the response inside it)."""
+    for name, value in (("Content-Security-Policy", policy), ("Content-Security-Policy", patient_policy),
+                        *ALWAYS_NOT_STATIC):
+        _check_header(name, value)
 
-    def __init__(self, wsgi_app, policy: str, patient_policy: str, patient_blueprint: str):
-        for name, value in (("Content-Security-Policy", policy), ("Content-Security-Policy", patient_policy),
-                            *ALWAYS_NOT_STATIC):
-            _check_header(name, value)
-        self.wsgi_app, self.policy, self.patient_policy = wsgi_app, policy, patient_policy
-        self.patient_blueprint = patient_blueprint
-
-    def __call__(self, environ, start_response):
+    def with_security_headers(environ, start_response):
         def start(status, headers, exc_info=None):
             served = environ.get("werkzeug.request")
-            endpoint = served.endpoint if served is not None else None
-            add_headers(headers, self.patient_policy if served is not None and served.blueprint == self.patient_blueprint
-                        else self.policy, ALWAYS if endpoint == "static" else ALWAYS_NOT_STATIC)
+            rule = served.url_rule if served is not None else None
+            endpoint = rule.endpoint if rule is not None else ""
+            # Flask's request.blueprint, from the endpoint already at hand.
+            add_headers(headers, patient_policy if endpoint.rpartition(".")[0] == patient_blueprint else policy,
+                        ALWAYS if endpoint == "static" else ALWAYS_NOT_STATIC)
             return start_response(status, headers, exc_info)
 
-        return self.wsgi_app(environ, start)
+        return wsgi_app(environ, start)
+
+    return with_security_headers
 
 
 def _check_header(name: str, value: str) -> None:
@@ -111,4 +111,4 @@ def init_app(app: Flask, patient_blueprint: str) -> None:
     patient_policy = policy + "; connect-src 'self'; worker-src 'self'"
     logging.getLogger("werkzeug").addFilter(RedactTokens())
     app.context_processor(lambda: {"inline_assets": assets})
-    app.wsgi_app = SecurityHeaders(app.wsgi_app, policy, patient_policy, patient_blueprint)
+    app.wsgi_app = security_headers(app.wsgi_app, policy, patient_policy, patient_blueprint)

@@ -37,6 +37,7 @@ bp = Blueprint("patient", __name__, url_prefix=PATH_PREFIX)
 
 # Patient forms are a few hundred bytes; 16 KB is generous and stops a large body early.
 PATIENT_MAX_BODY = 16 * 1024
+PATIENT_MAX_FORM_PARTS = 200      # the longest form (medication) has about forty fields
 # The service worker (static/sw.js) is served under /f/ so that a link's scope, /f/<token>, is
 # inside the folder it comes from. It may fetch this site's pages, and nothing else.
 WORKER = (STATIC / "sw.js").read_text(encoding="utf-8")
@@ -45,7 +46,12 @@ WORKER_POLICY = "default-src 'none'; connect-src 'self'"
 
 @bp.before_request
 def limit_body() -> None:
-    request._get_current_object().max_content_length = PATIENT_MAX_BODY
+    """The patient pages' limits, set on the request: unset, Flask reads each from the app's
+    config through its proxies whenever the form parser asks (a field cannot be larger than the
+    body, and a form has a few dozen fields)."""
+    served = request._get_current_object()
+    served.max_content_length = served.max_form_memory_size = PATIENT_MAX_BODY
+    served.max_form_parts = PATIENT_MAX_FORM_PARTS
 
 
 def _resolve(token: str, answered_at=None, moment=None, plan=None) -> links.Link:
