@@ -92,8 +92,9 @@ class Protocol:
     # on the patient's phone while the connection was down, may still arrive.
     offline_grace_hours: int = DEFAULT_OFFLINE_GRACE_HOURS
 
-    @property
+    @cached_property
     def offline_grace(self) -> timedelta:
+        """Asked of every patient request (a timedelta is slow to make from keywords)."""
         return timedelta(hours=self.offline_grace_hours)
 
     def vas_direction(self, language: str, page_direction: str) -> str:

@@ -67,7 +67,7 @@ def submit(db, protocol: Protocol, *, participant: Mapping[str, Any], timepoint_
     after = {"study_id": participant["study_id"], "timepoint": timepoint_id, "instrument": instrument_id, "version": 1}
     if answered_at is not None:
         after["answered_at"] = utc_iso(answered_at)
-    entry = audit.encode(audit.Entry(now, recorded_by, "submit", "response", after=after))
+    entry = audit.encode_fields(now, recorded_by, "submit", "response", after=after)
     with write(db):
         response_id = responses.insert_encoded_first(db, answer)
         if response_id is None:

@@ -88,12 +88,16 @@ class Row(NamedTuple):
 def encode(entry: Entry) -> Row:
     """An entry checked and encoded before a write lock is taken; ``store`` inserts it. Raises
     ValueError for an unknown action, as ``record`` does."""
-    if entry.action not in ACTIONS:
-        raise ValueError(f"unknown audit action {entry.action!r}: add it to storage.audit.ACTIONS")
-    return Row(utc_iso(entry.at), entry.actor, entry.action, entry.entity,
-               None if entry.entity_id is None else str(entry.entity_id),
-               None if entry.before is None else stored_json(entry.before),
-               None if entry.after is None else stored_json(entry.after), entry.reason)
+    return encode_fields(*entry)
+
+
+def encode_fields(at: datetime, actor: str, action: str, entity: str, entity_id: Any = None, before: Any = None,
+                  after: Any = None, reason: str | None = None) -> Row:
+    """``encode`` of the Entry these fields make, without making it (a patient's every answer has one)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}: add it to storage.audit.ACTIONS")
+    return Row(utc_iso(at), actor, action, entity, None if entity_id is None else str(entity_id),
+               None if before is None else stored_json(before), None if after is None else stored_json(after), reason)
 
 
 def store(db: sqlite_utils.Database, row: Row, entity_id: str | None = None) -> None:

@@ -14,6 +14,12 @@ import sqlite_utils
 # rows each, so five seconds is far beyond any real wait and short enough to surface a fault.
 BUSY_TIMEOUT_MS = 5000
 
+# sqlite3 looks for an adapter for every parameter that is not exactly an int, float, str or bytes:
+# for None (a column left empty, bound as NULL) it asks the adapters, then None's __adapt__ and
+# __conform__, and fails, for every such parameter of every statement. None's own adapter, which
+# gives it back as it is, makes that one lookup. Bound, it is NULL as before.
+sqlite3.register_adapter(type(None), lambda value: value)
+
 
 class StorageError(RuntimeError):
     pass
