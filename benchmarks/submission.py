@@ -1,7 +1,7 @@
 """A patient's VAS submission under gunicorn, beside a bare Flask + sqlite3 app doing the least a
 submission must do.
 
-Usage: .venv/bin/python benchmarks/submission.py [--requests 1000] [--clients 4] [--rounds 8] [--profile]
+Usage: .venv/bin/python benchmarks/submission.py [--requests 1000] [--clients 4] [--rounds 12] [--profile]
 
 Both apps run under gunicorn with WORKERS sync workers on a real SQLite file (copies of one
 prepared trial), and take the same concurrent HTTP POSTs (http.client, one TCP connection per
@@ -16,9 +16,10 @@ so each is a real first answer that is stored with an fsync.
 - floor, a connection per request: the same, opening and closing a connection per request (the
   earlier benchmark's floor; closing the last connection checkpoints the WAL).
 
-A round POSTs REQUESTS to each server in turn, the order rotating from round to round. The
-machine may be shared, so each round's ratio compares servers measured back to back, and the
-figures printed are medians over the rounds: requests/s of each, the ratio app/floor (goal: at
+A round POSTs REQUESTS to the app and the floor back to back (which goes first alternates from
+round to round), then to the floor with a connection per request. The machine may be shared and
+its speed drifts, so each round's ratio compares two runs a second or two apart, and the figures
+printed are medians over the rounds: requests/s of each, the ratio app/floor (goal: at
 least 0.8), the SQL statements of one warm in-process POST of each, counted with sqlite3's
 trace callback (connection pragmas included when a request opens a connection; the repeats
 SQLite reports for a trigger's subprograms left out, as tests/test_submission.py does), and the
@@ -304,7 +305,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=1000, help="POSTs per round and server")
     parser.add_argument("--clients", type=int, default=4, help="client threads posting at once")
-    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--warm", type=int, default=50, help="POSTs to each server before timing")
     parser.add_argument("--profile", type=int, nargs="?", const=1000, default=0, metavar="POSTS",
                         help="print a cProfile of this many in-process POSTs")
@@ -341,9 +342,10 @@ def main() -> None:
         try:
             for name, (server, _, paths) in servers.items():
                 load(server.port, paths[:args.warm], args.clients)
-            names = list(servers)
             for round_ in range(args.rounds):
-                for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+                # The two compared back to back, in turns first; then the connection-per-request floor.
+                pair = ["app", "floor"] if round_ % 2 == 0 else ["floor", "app"]
+                for name in [*pair, "floor, a connection per request"]:
                     server, _, paths = servers[name]
                     start = args.warm + round_ * args.requests
                     used = server.cpu_seconds()
@@ -368,6 +370,8 @@ def main() -> None:
         print(f"\nratio app/floor: {median(ratios):.2f} (goal >= 0.80; rounds: {' '.join(f'{r:.2f}' for r in ratios)}); "
               f"app/floor with a connection per request: "
               f"{median(a / f for a, f in zip(rates['app'], rates['floor, a connection per request'])):.2f}")
+        print(f"worker CPU per POST, floor/app: {median(f / a for a, f in zip(cpu['app'], cpu['floor'])):.2f} "
+              "(steadier on a shared machine; blind to the time workers wait for the write lock)")
 
 if __name__ == "__main__":
     main()
