@@ -71,3 +71,26 @@ def test_vary_names_accept_encoding_exactly_where_gzip_may_be_sent(client, token
                          headers={"Accept-Encoding": "gzip", "Accept": "application/json"})
     assert stored.get_json()["status"] == "saved"
     assert "Vary" not in stored.headers and "Content-Encoding" not in stored.headers
+
+
+def test_an_error_page_and_a_streamed_response_get_the_headers_too(app):
+    """The headers are added where the response starts, so a page Flask makes of an unhandled
+    error, and a response streamed after the view returned, carry them as a form does."""
+    from flask import Response, stream_with_context
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/test-only/boom")
+    def boom():
+        raise RuntimeError("a bug")
+
+    @app.get("/test-only/stream")
+    def stream():
+        return Response(stream_with_context(iter([b"a,b\n", b"1,2\n"])), mimetype="text/csv")
+
+    client = app.test_client()
+    failed, streamed = client.get("/test-only/boom"), client.get("/test-only/stream")
+    assert failed.status_code == 500 and streamed.get_data() == b"a,b\n1,2\n"
+    for response in (failed, streamed):
+        assert "default-src 'none'" in policy_of(response)
+        assert {name: response.headers.getlist(name) for name in ALWAYS} == {n: [v] for n, v in ALWAYS.items()}
