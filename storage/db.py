@@ -5,8 +5,7 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from functools import lru_cache
 from json.encoder import c_make_encoder, encode_basestring_ascii
@@ -20,8 +19,7 @@ from storage import connection, faults
 log = logging.getLogger(__name__)
 
 
-@contextmanager
-def write(db: sqlite_utils.Database, *, wait_for_lock: float = 0.0) -> Iterator[sqlite_utils.Database]:
+class write:  # used as a function: ``with write(db):``
     """One write transaction, taking the write lock up front (BEGIN IMMEDIATE).
 
     Everything inside commits together or not at all: nothing partial is ever stored.
@@ -30,16 +28,32 @@ def write(db: sqlite_utils.Database, *, wait_for_lock: float = 0.0) -> Iterator[
     stops there (its error page answers 503 at once: see web.errors); a background job that must
     get through passes ``wait_for_lock`` seconds, and keeps asking until they have gone. Once the
     lock is held, nothing inside waits for it again (WAL: readers never block a commit).
+
+    (A class rather than a @contextmanager generator: a patient's every answer is stored in one,
+    and the generator's machinery cost more than its BEGIN.)
     """
-    _begin(db, wait_for_lock)
-    try:
-        yield db
-        db.conn.execute("COMMIT")
-    except BaseException:
+
+    __slots__ = ("_db", "_wait_for_lock")
+
+    def __init__(self, db: sqlite_utils.Database, *, wait_for_lock: float = 0.0):
+        self._db, self._wait_for_lock = db, wait_for_lock
+
+    def __enter__(self) -> sqlite_utils.Database:
+        _begin(self._db, self._wait_for_lock)
+        return self._db
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if kind is None:
+            try:
+                self._db.conn.execute("COMMIT")
+                return False
+            except BaseException:
+                roll_back_open(self._db)
+                raise
         # SQLite may have rolled back already (a full disk does): then there is nothing to undo,
         # and the error to report is the one that got us here.
-        roll_back_open(db)
-        raise
+        roll_back_open(self._db)
+        return False
 
 
 def _begin(db: sqlite_utils.Database, wait_for_lock: float) -> None:
