@@ -77,12 +77,14 @@ os.register_at_fork(before=_hold_across_fork, after_in_parent=_release_after_for
 
 
 def get_db():
-    here = g._get_current_object()    # the context's globals, looked up once rather than per attribute
+    # The context's globals as the plain namespace they are: g's get and attribute setting are
+    # Python methods doing just this, asked twice by a patient's every request.
+    here = vars(g._get_current_object())
     db = here.get("db")
     if db is None:
         path = current_app._get_current_object().config["DATABASE"]
-        db = here.db = _check_out(path) if has_request_context() else open_db(path)
-        here.db_pid = _pid
+        db = here["db"] = _check_out(path) if has_request_context() else open_db(path)
+        here["db_pid"] = _pid
     return db
 
 
@@ -119,7 +121,7 @@ def connector() -> Callable[[], Any]:
 
 def close_db(_exc: BaseException | None = None) -> None:
     """Teardown: give the kept connection back, rolled back to no transaction; close any other."""
-    here = g._get_current_object()
+    here = vars(g._get_current_object())
     db, opened_in = here.pop("db", None), here.pop("db_pid", None)
     if db is None:
         return
