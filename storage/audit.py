@@ -85,6 +85,10 @@ class Row(NamedTuple):
     reason: str | None
 
 
+_INSERT = ("INSERT INTO audit_log (at, actor, action, entity, entity_id, before, after, reason) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+
+
 def encode(entry: Entry) -> Row:
     """An entry checked and encoded before a write lock is taken; ``store`` inserts it. Raises
     ValueError for an unknown action, as ``record`` does."""
@@ -103,25 +107,17 @@ def encode_fields(at: datetime, actor: str, action: str, entity: str, entity_id:
 def store(db: sqlite_utils.Database, row: Row, entity_id: str | None = None) -> None:
     """One encoded entry, in one plain INSERT; ``entity_id``, when given, in place of the row's:
     the id of what the entry is about, when that is stored in the same transaction."""
-    db.conn.execute("INSERT INTO audit_log (at, actor, action, entity, entity_id, before, after, reason) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row if entity_id is None else (*row[:4], entity_id, *row[5:]))
+    db.conn.execute(_INSERT, row if entity_id is None else (*row[:4], entity_id, *row[5:]))
 
 
 def record_many(db: sqlite_utils.Database, entries: list[Entry]) -> None:
     """Several entries in one executemany (a reminder pass's links, an import's participants),
-    checked and stored as ``record`` does. Entries of one pass share their time: each distinct
-    time is formatted once."""
+    checked and encoded as ``encode`` does (entries of one pass share their instant, which
+    utc_iso then formats once)."""
     unknown = {entry.action for entry in entries} - ACTIONS.keys()
     if unknown:
         raise ValueError(f"unknown audit action {min(unknown)!r}: add it to storage.audit.ACTIONS")
-    times = {at: utc_iso(at) for at in {entry.at for entry in entries}}
-    as_json = stored_json
-    db.conn.executemany(
-        "INSERT INTO audit_log (at, actor, action, entity, entity_id, before, after, reason) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(times[e.at], e.actor, e.action, e.entity, None if e.entity_id is None else str(e.entity_id),
-          None if e.before is None else as_json(e.before),
-          None if e.after is None else as_json(e.after), e.reason) for e in entries])
+    db.conn.executemany(_INSERT, [encode_fields(*entry) for entry in entries])
 
 
 def search(db: sqlite_utils.Database, *, actor: str | None = None, action: str | None = None,

@@ -22,6 +22,7 @@ def init_app(app: Flask, exempt: Iterable[Blueprint]) -> None:
     hook = app.before_request_funcs[None].pop()
     if hook.__name__ != "csrf_protect":    # Flask-WTF changed how it installs its check
         raise RuntimeError(f"expected Flask-WTF's csrf_protect hook, found {hook.__qualname__}")
+    exempt = list(exempt)
     skipped = frozenset(blueprint.name for blueprint in exempt)
     for blueprint in exempt:
         csrf.exempt(blueprint)    # protect(apply_exemptions=True), for any other caller, knows them too
