@@ -86,19 +86,23 @@ def stored_rows(path: Path) -> tuple[list[dict], list[tuple]]:
     connection = sqlite3.connect(str(path))
     participants = [dict(zip(bulk.PARTICIPANT_COLUMNS, row)) for row in connection.execute(
         f"SELECT {', '.join(bulk.PARTICIPANT_COLUMNS)} FROM participants ORDER BY id")]
-    answers = connection.execute(f"SELECT {', '.join(bulk.STAGED_COLUMNS)} FROM responses ORDER BY id").fetchall()
+    # As the import's parse holds them (bulk.STAGED_COLUMNS): the response's id for its file row.
+    answers = connection.execute(
+        "SELECT r.id, p.study_id, r.timepoint, r.instrument, r.answers, r.scores, r.input_mode "
+        "FROM responses r JOIN participants p ON p.id = r.participant_id ORDER BY r.id").fetchall()
     connection.close()
     return participants, answers
 
 
-def store_once(participants: list[dict], answers: list[tuple], target: Path) -> None:
+def store_once(participants: list[dict], answers: list[tuple], versions: dict[str, str], target: Path) -> None:
     db = open_db(target)
     try:
         with write(db):
             bulk.insert_participants(db, participants)
             audit.record_many(db, [audit.Entry(NOW, "bench", "enroll", "participant", row["study_id"],
                                                after={"arm": row["arm"], "source": "import"}) for row in participants])
-            bulk.insert_first_versions(db, answers)
+            bulk.insert_first_versions(db, answers, versions=versions, source="paper", submitted_at=NOW,
+                                       recorded_by="bench")
     finally:
         db.close()
 
@@ -107,7 +111,8 @@ def store_once(participants: list[dict], answers: list[tuple], target: Path) -> 
 STORED_TABLES = {
     "participants": bulk.PARTICIPANT_COLUMNS,
     "audit_log": ("at", "actor", "action", "entity", "entity_id", "before", "after", "reason"),
-    "responses": (*bulk.STAGED_COLUMNS, "version"),
+    "responses": ("participant_id", "timepoint", "instrument", "instrument_version", "answers", "scores", "input_mode",
+                  "source", "submitted_at", "recorded_by", "version"),
 }
 
 
@@ -210,7 +215,8 @@ def measure(size: int, directory: Path, protocol) -> None:
     imported = next(imports)
     import_once(protocol, source, imported)
     participants, answers = stored_rows(imported)
-    store_s, store_peak = timed(lambda target: store_once(participants, answers, target),
+    versions = {name: instrument.version for name, instrument in protocol.instruments.items()}
+    store_s, store_peak = timed(lambda target: store_once(participants, answers, versions, target),
                                 fresh_databases(directory, f"store-{size}", init_db))
     tables = stored_tables(imported)
     stored = {plan: timed(lambda target, plan=plan: stored_floor_once(tables, target, staged=plan == "staged"),

@@ -111,11 +111,9 @@ def import_dataset(db, protocol: Protocol, data: bytes, *, actor: str, now: date
         ids.update(bulk.participant_ids(db, created))
         earlier = _earlier_answers(db, parsed, ids, already_enrolled)
         counts["answers_unchanged"] = len(earlier)
-        versions = {name: instrument.version for name, instrument in protocol.instruments.items()}
-        new = [answer for answer in parsed.answers if (answer.study_id, answer.timepoint, answer.instrument) not in earlier] \
-            if earlier else parsed.answers
-        bulk.insert_first_versions(db, ((ids[a.study_id], a.timepoint, a.instrument, versions[a.instrument], a.answers,
-                                         a.scores, a.input_mode, "paper", stored_at, actor) for a in new))
+        new = [answer for answer in parsed.answers.rows if answer[1:4] not in earlier] if earlier else parsed.answers.rows
+        bulk.insert_first_versions(db, new, versions={name: instrument.version for name, instrument in protocol.instruments.items()},
+                                   source="paper", submitted_at=now, recorded_by=actor)
         counts["answers_stored"] = len(new)
         if already_enrolled:  # participants created here have no schedule to complete
             bulk.mark_answered_timepoints_completed(db, [ids[study_id] for study_id in already_enrolled],

@@ -17,8 +17,7 @@ import sqlite_utils
 from storage.db import utc_iso
 
 STAGED_ANSWERS = "temp.import_answers"
-STAGED_COLUMNS = ("participant_id", "timepoint", "instrument", "instrument_version", "answers", "scores", "input_mode",
-                  "source", "submitted_at", "recorded_by")
+STAGED_COLUMNS = ("file_row", "study_id", "timepoint", "instrument", "answers", "scores", "input_mode")
 PARTICIPANT_COLUMNS = ("study_id", "arm", "phone", "timezone", "language", "procedure_date", "punctures",
                        "allocation", "allocation_reason", "enrolled_at", "enrolled_by")
 
@@ -48,22 +47,37 @@ def newest_answers_of(db: sqlite_utils.Database, participant_ids: Iterable[int])
             for participant_id, timepoint, instrument, answers in cursor)
 
 
-def insert_first_versions(db: sqlite_utils.Database, rows: Iterable[tuple]) -> None:
-    """Version 1 of many answers; like responses.insert_first, one already there is kept (INSERT
-    OR IGNORE). Each row: (participant_id, timepoint, instrument, instrument_version, answers JSON,
-    scores JSON (both as stored_json writes them), input_mode, source, submitted_at (stored text,
-    utc_iso), recorded_by). Stored in file order, so ids follow it.
+def insert_first_versions(db: sqlite_utils.Database, rows: Iterable[tuple], *, versions: Mapping[str, str],
+                          source: str, submitted_at: datetime, recorded_by: str) -> None:
+    """Version 1 of many answers, each finding its participant by study ID; like
+    responses.insert_first, one already there is kept. Each row is
+    STAGED_COLUMNS: (its row in the file, study_id of an enrolled participant, timepoint,
+    instrument, answers JSON, scores JSON (both as stored_json writes them), input_mode), the
+    rows just as the import's parse holds them; ``versions``: instrument id -> the version its
+    answers are stored under. Stored in the order given, so ids follow it.
 
-    The rows go first into a temporary table, then into responses with one INSERT ... SELECT.
-    An executemany straight into responses is one statement per row, and each runs the
-    responses_newest trigger inside a statement journal of its own that copies the pages it
-    touches: at 300,000 answers that took twice as long as this.
+    The rows go first into a temporary table, then into responses with one INSERT ... SELECT,
+    which finds each participant's id and each instrument's version: an executemany straight into
+    responses is one statement per row, and each runs the responses_newest trigger inside a
+    statement journal of its own that copies the pages it touches (at 300,000 answers that took
+    twice as long), and building each row again in Python to put its id in cost more than the
+    lookup does in SQLite.
     """
+    if not versions:
+        raise ValueError("no instrument versions given")
     db.conn.execute(f"CREATE TEMP TABLE {STAGED_ANSWERS} ({', '.join(STAGED_COLUMNS)})")
     db.conn.executemany(f"INSERT INTO {STAGED_ANSWERS} VALUES ({', '.join('?' * len(STAGED_COLUMNS))})", rows)
-    columns = ", ".join(STAGED_COLUMNS)
-    db.conn.execute(f"INSERT OR IGNORE INTO responses ({columns}, version) "
-                    f"SELECT {columns}, 1 FROM {STAGED_ANSWERS} ORDER BY rowid")
+    version = "CASE s.instrument " + " ".join("WHEN ? THEN ?" for _ in versions) + " END"
+    # DO NOTHING skips only an answer already there: a study ID not enrolled (no participant id), an
+    # instrument without a version or JSON that is not valid fails the whole statement, as OR IGNORE
+    # would not (it skips a row breaking a NOT NULL or CHECK constraint too).
+    db.conn.execute(
+        "INSERT INTO responses (participant_id, timepoint, instrument, instrument_version, answers, scores, "
+        "input_mode, source, submitted_at, recorded_by, version) "
+        f"SELECT p.id, s.timepoint, s.instrument, {version}, s.answers, s.scores, s.input_mode, ?, ?, ?, 1 "
+        f"FROM {STAGED_ANSWERS} s LEFT JOIN participants p ON p.study_id = s.study_id WHERE true ORDER BY s.rowid "
+        "ON CONFLICT DO NOTHING",
+        [*(value for pair in versions.items() for value in pair), source, utc_iso(submitted_at), recorded_by])
     db.conn.execute(f"DROP TABLE {STAGED_ANSWERS}")  # on failure, the caller's rollback drops it
 
 

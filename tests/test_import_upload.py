@@ -334,8 +334,8 @@ def test_a_failure_mid_import_stores_nothing_and_the_upload_can_be_confirmed_aga
     before = digest(app.config["DATABASE"])
     real = bulk.insert_first_versions
 
-    def power_cut(db, rows):
-        real(db, rows)                    # the participants and the answers are written, then it fails
+    def power_cut(db, rows, **kwargs):
+        real(db, rows, **kwargs)          # the participants and the answers are written, then it fails
         raise RuntimeError("the disk went away")
 
     monkeypatch.setattr(bulk, "insert_first_versions", power_cut)
