@@ -42,7 +42,10 @@ class Instrument(Protocol):
         """Return the canonical answers, or raise AnswerError naming each bad field."""
 
     def score(self, answers: Mapping[str, Any]) -> dict[str, Any]:
-        """Derived values from validated answers; None where a score is missing."""
+        """Derived values of answers, validated first; None where a score is missing."""
+
+    def score_valid(self, clean: Mapping[str, Any]) -> dict[str, Any]:
+        """score() of answers that validate() returned, without validating them a second time."""
 
 
 def require_int(answers: Mapping[str, Any], field: str, low: int, high: int,

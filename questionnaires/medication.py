@@ -124,7 +124,11 @@ class MedicationInstrument:
         return {"took_any": took_any, "items": items}
 
     def score(self, answers: Mapping[str, Any]) -> dict[str, Any]:
-        return daily_totals(self.validate(answers)["items"])
+        return self.score_valid(self.validate(answers))
+
+    def score_valid(self, clean: Mapping[str, Any]) -> dict[str, Any]:
+        """score() of answers that validate() returned, without validating them a second time."""
+        return daily_totals(clean["items"])
 
 
 def _is_canonical(answers: Mapping[str, Any]) -> bool:

@@ -42,7 +42,10 @@ class VasInstrument:
         return {"mode": mode, "value": value}
 
     def score(self, answers: Mapping[str, Any]) -> dict[str, Any]:
-        clean = self.validate(answers)
+        return self.score_valid(self.validate(answers))
+
+    def score_valid(self, clean: Mapping[str, Any]) -> dict[str, Any]:
+        """score() of answers that validate() returned, without validating them a second time."""
         mm = clean["value"] if clean["mode"] == MODE_LINE else clean["value"] * (LINE_MAX_MM // NRS_MAX)
         return {"vas_mm": mm, "vas_cm": mm_to_cm(mm), "vas_mode": clean["mode"]}
 

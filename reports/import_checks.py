@@ -46,7 +46,7 @@ def _vas(row, problem, instrument):
         return None
     value = round(float(text) * 10) if mode == "line" else round(float(text))
     answers = instrument.validate({"mode": mode, "value": value})
-    return answers, instrument.score(answers), mode
+    return answers, instrument.score_valid(answers), mode
 
 
 def _odi(row, problem, odi):
@@ -154,7 +154,7 @@ def _satisfaction(row, problem, instrument):
             problem(column, f"{value!r} is out of range: 1-4" if value else
                     "both satisfaction items are needed when either is given")
         return None
-    return clean, instrument.score(clean), "paper"
+    return clean, instrument.score_valid(clean), "paper"
 
 
 def _medication(row, problem, instrument):
@@ -179,7 +179,7 @@ def _medication(row, problem, instrument):
                 column = "med_took_any" if name == "took_any" else _med_column(name)
                 problem(column, message)
             return None
-        scores = instrument.score(answers)
+        scores = instrument.score_valid(answers)
         for column, stated in totals.items():
             if stated is not None and abs(stated - scores[column]) > TOTALS_TOLERANCE:
                 problem(column, f"{stated:g} contradicts the medicines listed, which give {scores[column]:g}")

@@ -99,7 +99,7 @@ def correct(db, protocol: Protocol, *, study_id: str, timepoint: str, instrument
             raise AnswerError(errors)
         if clean == newest["answers"]:
             return newest, False
-        scores = form.score(clean)
+        scores = form.score_valid(clean)
         version = newest["version"] + 1
         response_id = responses.insert_correction(db, newest, version=version, answers=clean, scores=scores,
                                                   recorded_by=actor)

@@ -56,7 +56,7 @@ def submit(db, protocol: Protocol, *, participant: Mapping[str, Any], timepoint_
         raise ValueError(f"{instrument_id!r} is not given at {timepoint_id!r}")
     instrument = protocol.instruments[instrument_id]
     clean = instrument.validate(answers)
-    scores = instrument.score(clean)
+    scores = instrument.score_valid(clean)
     # Encoded before the write lock, which the other workers wait for (a waiting SQLite writer
     # sleeps a millisecond or more): inside it, the statements alone.
     answer = responses.encode_first(

@@ -189,6 +189,19 @@ def test_nsaid_reduction_percent(baseline, followup, reduction):
     assert nsaid_reduction_pct(baseline, followup) == reduction
 
 
+@pytest.mark.parametrize("instrument,answers,scores", [
+    (VAS, {"mode": "nrs", "value": "6"}, {"vas_mm": 60, "vas_cm": 6.0, "vas_mode": "nrs"}),
+    (ODI, odi_items(2, 2, 2, 2, 2, 2, 1, None, 2, 1), {"odi_score": 16 / 45 * 100, "odi_band": "moderate",
+                                                       "odi_answered": 9}),
+    (SATISFACTION, {"sat_procedure": "2", "sat_results": 4}, {"sat_procedure": 2, "sat_results": 4}),
+    (MEDICATION, {"took_any": "yes", "drug_1": "tramadol", "strength_1": "50", "doses_1": "2"},
+     {"nsaid_mg_day": 0.0, "mme_mg_day": 20.0, "paracetamol_mg_day": 0.0}),
+])
+def test_scoring_validated_answers_gives_the_same_scores_without_validating_again(instrument, answers, scores):
+    assert instrument.score(answers) == scores
+    assert instrument.score_valid(instrument.validate(answers)) == scores
+
+
 def test_every_instrument_is_versioned_and_registered():
     assert set(INSTRUMENTS) == {"vas", "odi", "satisfaction", "medication"}
     assert INSTRUMENTS["odi"].version == "2.1a"

@@ -104,7 +104,7 @@ class History:
             submitted = at + timedelta(seconds=SECONDS_PER_FORM * index)
             response_id = responses.insert_first(
                 self.db, participant_id=self.participant["id"], timepoint=timepoint.id, instrument=name,
-                instrument_version=instrument.version, answers=clean, scores=instrument.score(clean),
+                instrument_version=instrument.version, answers=clean, scores=instrument.score_valid(clean),
                 input_mode=clean["mode"] if name == "vas" else "web", source="web", submitted_at=submitted,
                 recorded_by="participant")
             if response_id is not None:
