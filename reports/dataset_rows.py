@@ -41,6 +41,26 @@ from storage import participants, responses
     "corrected_reason"))
 
 
+class _Texts(dict):
+    """Whole numbers as text, looked up: the small ones (an ODI item, a satisfaction level, a
+    count, a version) are made once and shared. An export writes hundreds of thousands of them,
+    and a string made for each, then freed, was a good part of a row's cost."""
+
+    def __missing__(self, value: int) -> str:
+        return str(value)
+
+
+_TEXT = _Texts({None: "", **{n: str(n) for n in range(101)}})
+# Every value the VAS takes, 0.0-10.0 cm in tenths, as text; any other is formatted.
+_VAS_TEXT = {mm / 10: f"{mm / 10:.{VAS_DECIMALS}f}" for mm in range(101)}
+
+
+def _text(value: int | None) -> str:
+    """str() of a whole number, blank for None. Only an int or None is looked up: True and 1.0
+    equal 1, and must not read as "1"."""
+    return _TEXT[value] if type(value) is int or value is None else str(value)
+
+
 class RowBuilder:
     """Fills a row (a list in the order of ``names``) from one timepoint's newest answers.
 
@@ -100,20 +120,19 @@ class RowBuilder:
             return row
         if vas := answers.get("vas"):
             cm = vas[SCORES]["vas_cm"]
-            row[self.vas] = "" if cm is None else f"{cm:.{VAS_DECIMALS}f}"
+            row[self.vas] = "" if cm is None else _VAS_TEXT.get(cm) or f"{cm:.{VAS_DECIMALS}f}"
             row[self.vas_mode], row[self.vas_version] = vas[SCORES]["vas_mode"], vas[INSTRUMENT_VERSION]
         if odi := answers.get("odi"):
             given, scores = odi[ANSWERS], odi[SCORES]
             chosen = list(map(given.get, ODI_FIELDS))
-            row[self.odi_cells] = (map(str, chosen) if None not in chosen
-                                   else ["" if value is None else str(value) for value in chosen])
+            row[self.odi_cells] = map(_text, chosen)
             score = scores["odi_score"]   # None (blank) under the protocol's min_sections
             row[self.odi_score] = "" if score is None else f"{score:.{SCORE_DECIMALS}f}"
-            row[self.odi_answered] = str(scores["odi_answered"])
+            row[self.odi_answered] = _text(scores["odi_answered"])
             row[self.odi_band], row[self.odi_version] = scores["odi_band"] or "", odi[INSTRUMENT_VERSION]
         if sat := answers.get("satisfaction"):
             given = sat[ANSWERS]
-            row[self.sat[0]], row[self.sat[1]] = str(given["sat_procedure"]), str(given["sat_results"])
+            row[self.sat[0]], row[self.sat[1]] = _text(given["sat_procedure"]), _text(given["sat_results"])
             row[self.sat_version] = sat[INSTRUMENT_VERSION]
         if med := answers.get("medication"):
             scores, given = med[SCORES], med[ANSWERS]
@@ -125,19 +144,19 @@ class RowBuilder:
             if "items" in given:  # the form's rows; a paper form may give daily totals only
                 cells = [given["took_any"]]
                 for item in given["items"][:MAX_ROWS]:
-                    cells += (item["drug"], _score(item["strength_mg"]), str(item["doses_per_day"]))
+                    cells += (item["drug"], _score(item["strength_mg"]), _text(item["doses_per_day"]))
                 row[self.took_any:self.took_any + len(cells)] = cells
         if len(answers) == 1:
             (instrument, answer), = answers.items()
             row[self.submitted_at], row[self.source] = answer[SUBMITTED_AT], answer[SOURCE]
-            row[self.version] = str(answer[VERSION])
+            row[self.version] = _text(answer[VERSION])
             if answer[VERSION] > 1 and answer[CORRECTED_REASON]:
                 row[self.corrected_reason] = f"{instrument}: {answer[CORRECTED_REASON]}"
             return row
         given = list(answers.values())
         row[self.submitted_at] = max([answer[SUBMITTED_AT] for answer in given])
         newest = max([answer[VERSION] for answer in given])
-        row[self.version] = str(newest)
+        row[self.version] = _text(newest)
         if newest > 1:
             row[self.corrected_reason] = "; ".join([
                 f"{name}: {answers[name][CORRECTED_REASON]}" for name in sorted(answers)

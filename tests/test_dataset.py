@@ -382,3 +382,23 @@ def test_score_text_is_the_number_with_the_dataset_s_decimals():
     from reports.variables import _number, score_text
     for value in (None, 0.0, -0.0, 0.004, 0.005, 0.015, 2.675, 1.0, 100.0, -12.5, 1e-9, 123456.789, 1e20, -0.001):
         assert score_text(value) == _number(value, SCORE_DECIMALS), value
+
+
+@pytest.mark.parametrize("value,text", [(None, ""), (0, "0"), (5, "5"), (100, "100"), (101, "101"), (-1, "-1"),
+                                        (12345, "12345"), (True, "True"), (1.0, "1.0"), (2.5, "2.5")])
+def test_whole_numbers_are_written_as_str_writes_them_and_none_blank(value, text):
+    from reports.dataset_rows import _text
+    assert _text(value) == text
+
+
+def test_each_vas_value_is_written_with_one_decimal_as_formatting_writes_it():
+    from reports.dataset import columns
+    from reports.dataset_rows import ANSWERS, INSTRUMENT_VERSION, SCORES, SOURCE, SUBMITTED_AT, VERSION, RowBuilder
+    builder = RowBuilder(columns())
+    for cm in [mm / 10 for mm in range(101)] + [4.55, 10.04, 0.05, 7]:
+        answer = [None] * 9
+        answer[ANSWERS], answer[SCORES] = {}, {"vas_cm": cm, "vas_mode": "line"}
+        answer[INSTRUMENT_VERSION], answer[SOURCE], answer[SUBMITTED_AT], answer[VERSION] = (
+            "1.0", "web", "2026-01-01T00:00:00+00:00", 1)
+        row = builder.row(builder.blank, "day1", {"vas": answer}, None, None)
+        assert row[builder.vas] == f"{cm:.1f}", cm
