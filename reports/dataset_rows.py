@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from itertools import groupby
+from operator import itemgetter
 
 from questionnaires.medication import MAX_ROWS
 from questionnaires.odi import FIELDS as ODI_FIELDS
@@ -39,6 +40,9 @@ from storage import participants, responses
  CORRECTED_REASON) = (responses.EXPORTED.index(name) for name in (
     "timepoint", "instrument", "instrument_version", "answers", "scores", "source", "submitted_at", "version",
     "corrected_reason"))
+
+
+_submitted_at, _version, _source = itemgetter(SUBMITTED_AT), itemgetter(VERSION), itemgetter(SOURCE)
 
 
 class _Texts(dict):
@@ -125,7 +129,9 @@ class RowBuilder:
         if odi := answers.get("odi"):
             given, scores = odi[ANSWERS], odi[SCORES]
             chosen = list(map(given.get, ODI_FIELDS))
-            row[self.odi_cells] = map(_text, chosen)
+            # Validated answers hold whole numbers (or None), never a bool or a float, so each
+            # is looked up as it is (_text's check, made per cell, cost more than the lookup).
+            row[self.odi_cells] = map(_TEXT.__getitem__, chosen)
             score = scores["odi_score"]   # None (blank) under the protocol's min_sections
             row[self.odi_score] = "" if score is None else f"{score:.{SCORE_DECIMALS}f}"
             row[self.odi_answered] = _text(scores["odi_answered"])
@@ -153,15 +159,15 @@ class RowBuilder:
             if answer[VERSION] > 1 and answer[CORRECTED_REASON]:
                 row[self.corrected_reason] = f"{instrument}: {answer[CORRECTED_REASON]}"
             return row
-        given = list(answers.values())
-        row[self.submitted_at] = max([answer[SUBMITTED_AT] for answer in given])
-        newest = max([answer[VERSION] for answer in given])
+        given = answers.values()
+        row[self.submitted_at] = max(map(_submitted_at, given))
+        newest = max(map(_version, given))
         row[self.version] = _text(newest)
         if newest > 1:
             row[self.corrected_reason] = "; ".join([
                 f"{name}: {answers[name][CORRECTED_REASON]}" for name in sorted(answers)
                 if answers[name][VERSION] > 1 and answers[name][CORRECTED_REASON]])
-        sources = {answer[SOURCE] for answer in given}
+        sources = set(map(_source, given))
         row[self.source] = sources.pop() if len(sources) == 1 else ",".join(sorted(sources))
         return row
 

@@ -63,10 +63,11 @@ def newest_lists_by_study_id(db: sqlite_utils.Database) -> Iterator[tuple[str, l
     The participants are walked in study_id order (its unique index) and each one's answers found
     by the primary key of newest_answers (CROSS JOIN fixes that order): no sort of every answer.
     """
-    sql = ("SELECT p.study_id, '[' || group_concat('[' || json_quote(n.timepoint) || ',' || json_quote(n.instrument) "
-           "|| ',' || json_quote(r.instrument_version) || ',' || r.answers || ',' || r.scores || ',' "
-           "|| json_quote(r.source) || ',' || json_quote(r.submitted_at) || ',' || n.version || ',' "
-           f"|| json_quote(CASE WHEN n.version > 1 THEN {_REASON.format(id='r.id')} END) || ']') || ']' "
+    # Each answer's array written by one printf (a chain of || copies the growing text at each step).
+    sql = ("SELECT p.study_id, '[' || group_concat(printf('[%s,%s,%s,%s,%s,%s,%s,%d,%s]', json_quote(n.timepoint), "
+           "json_quote(n.instrument), json_quote(r.instrument_version), r.answers, r.scores, json_quote(r.source), "
+           "json_quote(r.submitted_at), n.version, "
+           f"CASE WHEN n.version > 1 THEN json_quote({_REASON.format(id='r.id')}) ELSE 'null' END)) || ']' "
            "FROM participants p CROSS JOIN newest_answers n ON n.participant_id = p.id "
            "JOIN responses r ON r.id = n.response_id GROUP BY p.study_id ORDER BY p.study_id")
     for study_id, answers in db.conn.execute(sql):
