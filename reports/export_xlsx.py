@@ -29,18 +29,18 @@ def write_xlsx(rows: Iterable[Sequence[str]], variables: list[Variable], path: P
     from rustpy_xlsxwriter import FastExcel
 
     names = [v.name for v in variables]
-    numbers = [(v.name, NUMBER_TYPES[v.type]) for v in variables if v.type in NUMBER_TYPES]
+    numbers = [(index, NUMBER_TYPES[v.type]) for index, v in enumerate(variables) if v.type in NUMBER_TYPES]
     count = 0
 
     def records() -> Iterator[dict]:
         nonlocal count
         for row in rows:
             count += 1
-            record = dict(zip(names, row))     # a blank text is no cell at all, as None would be
-            for name, number in numbers:
-                if cell := record[name]:
-                    record[name] = number(cell)
-            yield record
+            row = list(row)                    # the numbers put in place of their text on a copy
+            for index, number in numbers:
+                if cell := row[index]:
+                    row[index] = number(cell)
+            yield dict(zip(names, row))        # a blank text is no cell at all, as None would be
 
     stream = records()
     first = next(stream, None)
