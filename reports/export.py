@@ -7,19 +7,15 @@ only write a whole DataFrame, so the .sav is built in memory (reports/export_sav
 """
 from __future__ import annotations
 
-import csv
 import html
-import io
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain, islice
 from operator import itemgetter
 from pathlib import Path
 from typing import TextIO
 
 from questionnaires.protocol import Protocol
-from reports import clinical_dataset, dataset, dataset_rows
+from reports import clinical_dataset, csv_text, dataset, dataset_rows
 from reports.export_sav import write_sav
 from reports.export_xlsx import CODEBOOK_FIELDS, codebook_rows_from, write_xlsx  # noqa: F401 (also export's API)
 
@@ -89,60 +85,6 @@ def write_file(db, protocol: Protocol, fmt: str, path: Path, identifiable: bool 
     return None if DOWNLOADS[fmt].codebook else count
 
 
-# OWASP's rule against CSV injection: a cell a spreadsheet would run as a formula (it starts with
-# = + - @, a tab or a carriage return) gets a leading apostrophe, so it opens as text. A number
-# ("-12.5") stays a number. A carriage return inside free text becomes a line feed: with "\n" line
-# ends, Python's csv quotes a cell holding "\n" but not one holding only "\r", which would break
-# the row for a reader.
-_RISKY_START = "=+-@\t\r"
-_RISKY_CELL = re.compile(r"(?:^|\x1f)[=+\-@\t]|\r")
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-SCREENED_ROWS = 256
-
-
-def _safe(cell: str) -> str:
-    lines = cell.replace("\r\n", "\n").replace("\r", "\n")
-    return "'" + lines if cell[:1] and cell[0] in _RISKY_START and not _NUMBER.fullmatch(cell) else lines
-
-
-def neutralised(cells: Sequence[str]) -> Sequence[str]:
-    """One row, each formula-like cell neutralised (the row itself when none is: one search)."""
-    if not _RISKY_CELL.search("\x1f".join(cells)):
-        return cells
-    return tuple(_safe(cell) for cell in cells)
-
-
-def _clean(text: str) -> bool:
-    """Whether no cell of ``text`` (every cell follows a \\x1f) needs neutralising: none holds a
-    \\r, none starts with = @ or a tab, and each starting with + or - is wholly a number. Each test
-    is one of str's own searches over the text: no regular expression scans it character by character.
-    A search for one character is the C library's memchr, many times faster than one for two
-    starting with the \\x1f before every cell: each pair is looked for only where its character is."""
-    if "\r" in text or any(char in text and "\x1f" + char in text for char in "=@\t"):
-        return False
-    for sign in ("\x1f-", "\x1f+"):
-        at = text.find(sign)
-        while at >= 0:
-            end = text.find("\x1f", at + 1)
-            if not _NUMBER.fullmatch(text, at + 1, len(text) if end < 0 else end):
-                return False
-            at = text.find(sign, at + 1)
-    return True
-
-
-def screened(rows: Iterable[Sequence[str]]) -> Iterator[list[Sequence[str]]]:
-    """The rows in chunks of SCREENED_ROWS, every formula-like cell neutralised. A chunk with none,
-    the usual case, is joined once and searched a few times: no Python call per row or per cell.
-    A cell that itself holds a \\x1f would blur the cells' edges, so the count of \\x1f must be the
-    count of cells; otherwise, as for a chunk with anything to neutralise, each row is screened."""
-    rows = iter(rows)
-    while chunk := list(islice(rows, SCREENED_ROWS)):
-        text = "\x1f" + "\x1f".join(chain.from_iterable(chunk))
-        if text.count("\x1f") != sum(map(len, chunk)) or not _clean(text):
-            chunk = [neutralised(row) for row in chunk]
-        yield chunk
-
-
 def _picked(rows: Iterable[Mapping[str, str]], fieldnames: Sequence[str]) -> Iterator[Sequence[str]]:
     """Dict rows as lists of cells in the columns' order, picked at C speed (a DictWriter looks
     each up in Python)."""
@@ -152,13 +94,12 @@ def _picked(rows: Iterable[Mapping[str, str]], fieldnames: Sequence[str]) -> Ite
 
 
 def write_table(rows: Iterable[Sequence[str]], fieldnames: Iterable[str], out: TextIO) -> int:
-    """Rows given as lists of cells in the columns' order, as CSV; returns the rows written."""
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(list(fieldnames))
+    """Rows given as lists of cells in the columns' order, as CSV (csv_text: formula-like cells
+    neutralised); returns the rows written."""
     count = 0
-    for chunk in screened(rows):
-        writer.writerows(chunk)
-        count += len(chunk)
+    for text, written in csv_text.chunks(rows, fieldnames):
+        out.write(text)
+        count += written
     return count
 
 
@@ -170,16 +111,15 @@ def write_csv(rows: Iterable[Mapping[str, str]], fieldnames: Iterable[str], out:
 
 def table_chunks(rows: Iterable[Sequence[str]], fieldnames: Iterable[str]) -> Iterator[str]:
     """``write_table``'s CSV as text chunks of about 64 KB, for a streamed HTTP response."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(list(fieldnames))
-    for chunk in screened(rows):
-        writer.writerows(chunk)
-        if buffer.tell() > 64 * 1024:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    pending: list[str] = []
+    size = 0
+    for text, _ in csv_text.chunks(rows, fieldnames):
+        pending.append(text)
+        size += len(text)
+        if size > 64 * 1024:
+            yield "".join(pending)
+            pending, size = [], 0
+    yield "".join(pending)
 
 
 def csv_chunks(rows: Iterable[Mapping[str, str]], fieldnames: Iterable[str]) -> Iterator[str]:

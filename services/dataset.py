@@ -111,9 +111,11 @@ def import_dataset(db, protocol: Protocol, data: bytes, *, actor: str, now: date
         ids.update(bulk.participant_ids(db, created))
         earlier = _earlier_answers(db, parsed, ids, already_enrolled)
         counts["answers_unchanged"] = len(earlier)
-        new = [answer for answer in parsed.answers.rows if answer[1:4] not in earlier] if earlier else parsed.answers.rows
-        bulk.insert_first_versions(db, new, versions={name: instrument.version for name, instrument in protocol.instruments.items()},
-                                   source="paper", submitted_at=now, recorded_by=actor)
+        # The file's answers as its parse holds them: plain tuples in Answer's order, whose [1:4] is
+        # (study_id, timepoint, instrument).
+        new = [row for row in parsed.answers.rows if row[1:4] not in earlier] if earlier else parsed.answers.rows
+        versions = {name: instrument.version for name, instrument in protocol.instruments.items()}
+        bulk.insert_first_versions(db, new, versions=versions, source="paper", submitted_at=now, recorded_by=actor)
         counts["answers_stored"] = len(new)
         if already_enrolled:  # participants created here have no schedule to complete
             bulk.mark_answered_timepoints_completed(db, [ids[study_id] for study_id in already_enrolled],

@@ -68,3 +68,8 @@ def test_a_row_that_cannot_be_stored_fails_the_write_and_nothing_is_stored(fresh
         store(fresh_db, [(2, "P-1", "day1", "vas", '{"v": 4}', '{"vas_cm": 4.0}', "nrs"), bad])
     assert stored(fresh_db) == []
     assert fresh_db.conn.execute("SELECT COUNT(*) FROM newest_answers").fetchone()[0] == 0
+
+
+def test_the_staged_columns_are_the_import_parse_s_answer_fields():
+    from reports.importer import Answer
+    assert bulk.STAGED_COLUMNS == ("file_row", *Answer._fields[1:])

@@ -346,35 +346,52 @@ def test_csv_cells_a_spreadsheet_would_run_are_written_as_text(cell, written):
     assert list(csv.reader(io.StringIO(out.getvalue()))) == [["study_id", "reason"], ["P-1", written]]
 
 
-# Cells that look risky, or almost, or hide the separator the chunked screen joins cells with.
-TRICKY = ["", "a", "-12.5", "+3", "-1e3", "-", "+", "-.", "- 5", "−5", "-٣", "+201001234567", "=1+1", "@x", "\tx",
-          "\rx", "a\rb", "a\r\nb", "-5\x1fabc", "\x1f=cmd", "a\x1f", "\x1f", "5-", "1e", "-1e3x", ".5", "-.5e-3",
-          "x=1", "-2+3", "=", "\x1f-5", "a,-5", "x\n=y", "a,+3", '"=x', "a\n@b", ",-", "-5,x", "=a,b", "@x\ny",
-          "\t,x", '=say "x"']
+# Cells that look risky, or almost, or hide a cell's start inside a quoted one (a comma, a line
+# end or a quote before a risky character), or hide the separator neutralised() joins cells with.
+TRICKY = ["", "a", "-12.5", "+3", "-1e3", "-", "+", "-.", "- 5", "\u22125", "-\u0663", "+201001234567", "=1+1", "@x",
+          "\tx", "\rx", "a\rb", "a\r\nb", "-5\x1fabc", "\x1f=cmd", "a\x1f", "\x1f", "5-", "1e", "-1e3x", ".5",
+          "-.5e-3", "x=1", "-2+3", "=", "\x1f-5", "a,-5", "x\n=y", "a,+3", '"=x', "a\n@b", ",-", "-5,x", "=a,b",
+          "@x\ny", "\t,x", '=say "x"', "a\n-5", "a\n-5,x", 'say ""-5""', '"-5"', "x,\t", "a\n+", "-5\n", "+3,",
+          '-"5"', "12-3", "a,b", "x\ny"]
+
+
+def screened_csv(rows: list[list[str]]) -> str:
+    """What write_table writes for ``rows``, neutralised one row at a time (the rule itself)."""
+    from reports import csv_text
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["c"] * len(rows[0]))
+    writer.writerows(csv_text.neutralised(row) for row in rows)
+    return out.getvalue()
 
 
 @pytest.mark.parametrize("tricky", TRICKY)
 @pytest.mark.parametrize("seed", range(3))
-def test_screening_rows_a_chunk_at_a_time_neutralises_exactly_what_each_row_would(tricky, seed):
-    """One tricky cell (and a harmless signed number or two) among plain ones: the chunk's screen
-    alone decides whether it is seen."""
+def test_screening_the_csv_a_chunk_at_a_time_neutralises_exactly_what_each_row_would(tricky, seed):
+    """One tricky cell (and a harmless signed number or two) among plain ones, anywhere in a chunk
+    (its first cell, its last): the chunk's search alone decides whether it is seen."""
     import random
 
-    from reports import export
+    from reports import csv_text, export
     rng = random.Random(f"{tricky}-{seed}")
     width = rng.randint(1, 6)
-    rows = [[str(rng.randint(0, 9)) for _ in range(width)] for _ in range(rng.randint(1, 3 * export.SCREENED_ROWS))]
-    for cell in (tricky, "-12.5", "+3"):
-        rows[rng.randrange(len(rows))][rng.randrange(width)] = cell
-    screened = [list(row) for chunk in export.screened(iter(rows)) for row in chunk]
-    assert screened == [list(export.neutralised(row)) for row in rows]
+    rows = [[str(rng.randint(0, 9)) for _ in range(width)] for _ in range(rng.randint(1, 3 * csv_text.SCREENED_ROWS))]
+    places = [(0, 0), (len(rows) - 1, width - 1), (rng.randrange(len(rows)), rng.randrange(width))]
+    for cell, (row, column) in zip((tricky, "-12.5", "+3"), rng.sample(places, 3)):
+        rows[row][column] = cell
+    out = io.StringIO()
+    assert export.write_table(rows, ["c"] * width, out) == len(rows)
+    assert out.getvalue() == screened_csv(rows)
 
 
-def test_a_chunk_of_clean_rows_is_passed_on_as_it_is():
-    from reports import export
-    rows = [["A-1", "-12.5", "+201001234567", "3"], ["A-2", "", "x", "1e3"]]
-    assert [row for chunk in export.screened(rows) for row in chunk] == rows
-    assert all(a is b for a, b in zip(next(export.screened(rows)), rows))      # not copied, not rebuilt
+@pytest.mark.parametrize("text,clean", [
+    ("", True), ("a,b\n", True), ("-12.5,+3\n", True), ("1,-1e3\n2,x\n", True), ("2026-01-01,a-b\n", True),
+    ("-x\n", False), ("a,-x\n", False), ("a\n=b\n", False), ('a,"-5"\n', False), ("a,\tb\n", False),
+    ("@a\n", False), ("a,b\r\n", False), ('"=a,b"\n', False), ("a,+\n", False), ("a,-5\n+\n", False),
+])
+def test_a_chunk_s_text_is_clean_only_when_no_cell_needs_neutralising(text, clean):
+    from reports import csv_text
+    assert csv_text.clean(text) is clean
 
 
 def test_score_text_is_the_number_with_the_dataset_s_decimals():
