@@ -73,7 +73,7 @@ class Entry(NamedTuple):
 
 
 class Row(NamedTuple):
-    """An entry as audit_log stores it (checked, times and JSON encoded), from ``encode``."""
+    """An entry as audit_log stores it (checked, times and JSON encoded), from ``encode_fields``."""
 
     at: str
     actor: str
@@ -89,15 +89,11 @@ _INSERT = ("INSERT INTO audit_log (at, actor, action, entity, entity_id, before,
            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 
 
-def encode(entry: Entry) -> Row:
-    """An entry checked and encoded before a write lock is taken; ``store`` inserts it. Raises
-    ValueError for an unknown action, as ``record`` does."""
-    return encode_fields(*entry)
-
-
 def encode_fields(at: datetime, actor: str, action: str, entity: str, entity_id: Any = None, before: Any = None,
                   after: Any = None, reason: str | None = None) -> Row:
-    """``encode`` of the Entry these fields make, without making it (a patient's every answer has one)."""
+    """An entry, given as the fields of an Entry (a patient's every answer has one, so none is
+    made), checked and encoded before a write lock is taken; ``store`` inserts it. Raises
+    ValueError for an unknown action, as ``record`` does."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}: add it to storage.audit.ACTIONS")
     return Row(utc_iso(at), actor, action, entity, None if entity_id is None else str(entity_id),
@@ -112,7 +108,7 @@ def store(db: sqlite_utils.Database, row: Row, entity_id: str | None = None) -> 
 
 def record_many(db: sqlite_utils.Database, entries: list[Entry]) -> None:
     """Several entries in one executemany (a reminder pass's links, an import's participants),
-    checked and encoded as ``encode`` does (entries of one pass share their instant, which
+    checked and encoded as ``encode_fields`` does (entries of one pass share their instant, which
     utc_iso then formats once)."""
     unknown = {entry.action for entry in entries} - ACTIONS.keys()
     if unknown:
